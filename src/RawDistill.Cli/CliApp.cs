@@ -1,0 +1,37 @@
+namespace RawDistill.Cli;
+
+using CommandLine;
+using CommandLine.Text;
+
+/// <summary>Parses the verb and dispatches to its command.</summary>
+public static class CliApp
+{
+    public static int Run(string[] args)
+    {
+        var parser = new Parser(s =>
+        {
+            s.HelpWriter = null;
+            s.CaseInsensitiveEnumValues = true;
+        });
+        var result = parser.ParseArguments<DoctorOptions, DistillOptions>(args);
+        return result.MapResult(
+            (DoctorOptions o) => DoctorCommand.Run(o),
+            (DistillOptions o) => DistillCommand.Run(o),
+            errors => PrintHelp(result, errors));
+    }
+
+    static int PrintHelp<T>(ParserResult<T> result, IEnumerable<Error> errors)
+    {
+        var help = HelpText.AutoBuild(result, h =>
+        {
+            h.Heading = "rawdistill — self-supervised dataset distillation";
+            h.Copyright = "";
+            h.AddDashesToOption = true;
+            h.AddEnumValuesToHelpText = true;
+            return HelpText.DefaultParsingErrorsHandler(result, h);
+        }, e => e, verbsIndex: true);
+        bool isHelp = errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError);
+        (isHelp ? Console.Out : Console.Error).WriteLine(help);
+        return isHelp ? 0 : 1;
+    }
+}

@@ -1,0 +1,3 @@
+using RawDistill.Cli;
+
+return CliApp.Run(args);

@@ -1,0 +1,145 @@
+namespace RawDistill.Backends;
+
+using RawDistill.Tensors;
+
+/// <summary>
+/// The primitives an execution engine provides. A backend knows nothing about gradients:
+/// autodiff is built above it out of these calls. Every buffer argument is a
+/// <see cref="Storage"/> of this backend holding contiguous row-major data; unless a
+/// member says otherwise, all buffers of one call share one floating dtype (f32 or f64)
+/// and the output may not alias an input.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>"cpu" or "cuda:0".</summary>
+    string Name { get; }
+
+    /// <summary>True when storages live in host memory and can be read directly.</summary>
+    bool IsHost { get; }
+
+    // ---- memory -------------------------------------------------------------------
+
+    /// <summary>Uninitialized memory for <paramref name="count"/> elements.</summary>
+    Storage Allocate(DType dtype, long count);
+
+    /// <summary>Copies host bytes into a storage, starting at element 0.</summary>
+    void Upload(Storage dst, ReadOnlySpan<byte> src);
+
+    /// <summary>Copies a storage's bytes to the host (blocks until the data is there).</summary>
+    void Download(Storage src, Span<byte> dst);
+
+    /// <summary>Sets count elements from offset to a value.</summary>
+    void Fill(Storage dst, long offset, long count, double value);
+
+    /// <summary>
+    /// Copies blocks: for b in [0, blocks): dst[dstOffset + b·dstStride + j] =
+    /// src[srcOffset + b·srcStride + j] for j in [0, blockLength). Same dtype; any dtype.
+    /// Used by slice, concat and plain copies.
+    /// </summary>
+    void CopyBlocks(Storage src, long srcOffset, long srcStride, Storage dst, long dstOffset, long dstStride, long blocks, long blockLength);
+
+    /// <summary>y = x with axes permuted: y.shape[i] = xShape[perm[i]]. Any dtype.</summary>
+    void Permute(Storage x, int[] xShape, int[] perm, Storage y);
+
+    /// <summary>Converts between dtypes (float↔float, int/byte→float, float→int truncates).</summary>
+    void Cast(Storage x, Storage y, long count);
+
+    // ---- element-wise ---------------------------------------------------------------
+
+    /// <summary>y[i] = op(x[i]; a, b) for i in [0, count). y may alias x.</summary>
+    void Unary(UnaryOp op, Storage x, Storage y, long count, double a = 0, double b = 0);
+
+    /// <summary>
+    /// y = op(a, b) over <paramref name="shape"/> where a and b are read through strides
+    /// (0 on broadcast axes). y is contiguous with that shape and may alias a or b when
+    /// the aliased input is not broadcast.
+    /// </summary>
+    void Binary(BinaryOp op, Storage a, long[] aStrides, Storage b, long[] bStrides, Storage y, int[] shape);
+
+    /// <summary>
+    /// Reduces x viewed as [outer, reduce, inner] over its middle axis into y [outer, inner].
+    /// </summary>
+    void Reduce(ReduceOp op, Storage x, int outer, int reduce, int inner, Storage y);
+
+    /// <summary>Index (i32) of the maximum along the middle axis of [outer, reduce, inner].</summary>
+    void ArgMax(Storage x, int outer, int reduce, int inner, Storage indices);
+
+    /// <summary>Softmax (or log-softmax) over the last axis of a [rows, cols] matrix.</summary>
+    void Softmax(Storage x, int rows, int cols, Storage y, bool log);
+
+    // ---- linear algebra ------------------------------------------------------------
+
+    /// <summary>Row-major (batched) GEMM, f32 or f64: see <see cref="GemmArgs"/>.</summary>
+    void Gemm(in GemmArgs args, Storage a, Storage b, Storage c);
+
+    /// <summary>
+    /// Lower Cholesky factor L of the symmetric positive-definite n×n matrix A (reads the
+    /// lower triangle; writes zeros above the diagonal). Returns −1 on success, otherwise
+    /// the index of the first pivot that was not positive (L is then undefined).
+    /// </summary>
+    int Cholesky(Storage a, int n, Storage l);
+
+    /// <summary>
+    /// Solves T·X = B for X where T = L (transpose false) or Lᵀ (transpose true), L lower
+    /// triangular n×n, B of shape n×cols. X may not alias B.
+    /// </summary>
+    void TriangularSolve(Storage l, int n, Storage b, int cols, Storage x, bool transpose);
+
+    // ---- convolution and pooling (NCHW) -----------------------------------------------
+
+    /// <summary>y = conv2d(x, w) (+ bias per output channel when bias is not null).</summary>
+    void Conv2dForward(in Conv2dGeometry g, Storage x, Storage w, Storage? bias, Storage y);
+
+    /// <summary>dx = the input gradient of conv2d for output gradient dy (overwrites dx).</summary>
+    void Conv2dBackwardInput(in Conv2dGeometry g, Storage dy, Storage w, Storage dx);
+
+    /// <summary>dw = the weight gradient of conv2d for input x and output gradient dy (overwrites dw).</summary>
+    void Conv2dBackwardWeight(in Conv2dGeometry g, Storage x, Storage dy, Storage dw);
+
+    /// <summary>Average pooling (zero padding counts toward the divisor).</summary>
+    void AvgPool2dForward(in Pool2dGeometry g, Storage x, Storage y);
+
+    /// <summary>Adjoint of <see cref="AvgPool2dForward"/>: spreads dy back over the windows (overwrites dx).</summary>
+    void AvgPool2dBackward(in Pool2dGeometry g, Storage dy, Storage dx);
+
+    /// <summary>Max pooling; indices (i32) are flat offsets into x of each chosen element.</summary>
+    void MaxPool2dForward(in Pool2dGeometry g, Storage x, Storage y, Storage indices);
+
+    // ---- indexing ------------------------------------------------------------------
+
+    /// <summary>y[i] = x[indices[i]] for i in [0, count); indices are i32 flat offsets.</summary>
+    void GatherFlat(Storage x, Storage indices, long count, Storage y);
+
+    /// <summary>y[indices[i]] += x[i] for i in [0, count) (y is not cleared first).</summary>
+    void ScatterAddFlat(Storage x, Storage indices, long count, Storage y);
+
+    /// <summary>y[r, :] = x[indices[r], :] for r in [0, rows); rows of rowLength elements. Any dtype.</summary>
+    void GatherRows(Storage x, int rowLength, Storage indices, int rows, Storage y);
+
+    /// <summary>y[indices[r], :] += x[r, :] (y is not cleared first).</summary>
+    void ScatterAddRows(Storage x, int rowLength, Storage indices, int rows, Storage y);
+
+    // ---- random numbers --------------------------------------------------------------
+
+    /// <summary>
+    /// Fills y with Philox 4x32-10 draws for key <paramref name="seed"/>, using counters
+    /// starting at <paramref name="counter"/> (one counter yields four 32-bit words).
+    /// Uniform draws lie in [0, 1); normal draws are standard normal (Box–Muller).
+    /// Identical numbers on every backend for the same seed and counter.
+    /// </summary>
+    void Random(RandomDistribution distribution, Storage y, long count, ulong seed, ulong counter);
+
+    // ---- control ---------------------------------------------------------------------
+
+    /// <summary>Waits until all queued work has finished.</summary>
+    void Synchronize();
+}
+
+/// <summary>Distributions <see cref="IBackend.Random"/> can draw.</summary>
+public enum RandomDistribution
+{
+    /// <summary>Uniform on [0, 1).</summary>
+    Uniform,
+    /// <summary>Standard normal.</summary>
+    Normal,
+}
