@@ -129,11 +129,34 @@ public interface IBackend : IDisposable
     /// </summary>
     void Random(RandomDistribution distribution, Storage y, long count, ulong seed, ulong counter);
 
+    // ---- optimizer steps (fused, in place) ---------------------------------------------
+
+    /// <summary>
+    /// One SGD step with PyTorch's semantics, in place on param (and momentum):
+    /// g' = g + wd·p; buf = g' on the first step, else μ·buf + (1 − dampening)·g';
+    /// d = nesterov ? g' + μ·buf : buf (d = g' when μ = 0, momentum may be null then);
+    /// p ← p − lr·d.
+    /// </summary>
+    void SgdStep(Storage param, Storage grad, Storage? momentum, long count, in SgdStepArgs args);
+
+    /// <summary>
+    /// One AdamW step (decoupled weight decay, PyTorch semantics), in place:
+    /// p ← p − lr·wd·p; m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
+    /// p ← p − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε), t = args.Step (1-based).
+    /// </summary>
+    void AdamWStep(Storage param, Storage grad, Storage m, Storage v, long count, in AdamWStepArgs args);
+
     // ---- control ---------------------------------------------------------------------
 
     /// <summary>Waits until all queued work has finished.</summary>
     void Synchronize();
 }
+
+/// <summary>Scalars of one <see cref="IBackend.SgdStep"/>.</summary>
+public readonly record struct SgdStepArgs(double Lr, double Momentum, double Dampening, double WeightDecay, bool Nesterov, bool FirstStep);
+
+/// <summary>Scalars of one <see cref="IBackend.AdamWStep"/>.</summary>
+public readonly record struct AdamWStepArgs(double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, long Step);
 
 /// <summary>Distributions <see cref="IBackend.Random"/> can draw.</summary>
 public enum RandomDistribution
