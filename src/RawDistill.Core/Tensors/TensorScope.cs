@@ -1,0 +1,79 @@
+namespace RawDistill.Tensors;
+
+/// <summary>
+/// Deterministic memory for tensors: every tensor created while a scope is open (on the
+/// same thread) is disposed when the scope ends, unless it was kept with
+/// <see cref="Tensor.Keep"/> (which hands it to the enclosing scope, or to no scope).
+/// <code>
+/// using (var scope = TensorScope.Begin())
+/// {
+///     var loss = Ops.Mse(model.Forward(x), y);   // intermediates die with the scope
+///     result = loss.Detach().Keep();
+/// }
+/// </code>
+/// </summary>
+public sealed class TensorScope : IDisposable
+{
+    [ThreadStatic] static TensorScope? _current;
+
+    readonly TensorScope? _parent;
+    readonly List<Tensor> _tensors = [];
+    bool _disposed;
+
+    TensorScope(TensorScope? parent) => _parent = parent;
+
+    /// <summary>Opens a scope nested in the current one.</summary>
+    public static TensorScope Begin()
+    {
+        var s = new TensorScope(_current);
+        _current = s;
+        return s;
+    }
+
+    /// <summary>The innermost open scope on this thread, if any.</summary>
+    public static TensorScope? Current => _current;
+
+    /// <summary>Number of tensors this scope will dispose.</summary>
+    public int Count => _tensors.Count;
+
+    internal static void Track(Tensor t) => _current?._tensors.Add(t);
+
+    internal static void Untrack(Tensor t)
+    {
+        for (var s = _current; s != null; s = s._parent)
+        {
+            int i = s._tensors.LastIndexOf(t);
+            if (i >= 0)
+            {
+                s._tensors.RemoveAt(i);
+                return;
+            }
+        }
+    }
+
+    internal static void KeepInParent(Tensor t)
+    {
+        for (var s = _current; s != null; s = s._parent)
+        {
+            int i = s._tensors.LastIndexOf(t);
+            if (i >= 0)
+            {
+                s._tensors.RemoveAt(i);
+                s._parent?._tensors.Add(t);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Disposes every tensor created in this scope that was not kept.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_current != this)
+            throw new InvalidOperationException("TensorScope disposed out of order: inner scopes must end before outer ones");
+        _current = _parent;
+        foreach (var t in _tensors) t.Dispose();
+        _tensors.Clear();
+    }
+}
