@@ -1,6 +1,5 @@
 namespace RawDistill.Random;
 
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -225,25 +224,45 @@ public static class Philox
     }
 
     // (word >> 8) * 2^-24 on a span of words that aliases the float output.
-    private static void UniformInPlace(Span<uint> words)
+    private static unsafe void UniformInPlace(Span<uint> words)
     {
+        int n = words.Length;
         int i = 0;
-        if (Vector.IsHardwareAccelerated && words.Length >= Vector<uint>.Count)
+        fixed (uint* p = words)
         {
-            var scale = new Vector<float>(ScaleF);
-            Span<float> f = System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(words);
-            for (; i <= words.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            if (Vector512.IsHardwareAccelerated)
             {
-                // Values are below 2^24, so the signed int conversion is exact.
-                var v = Vector.ShiftRightLogical(new Vector<uint>(words[i..]), 8);
-                (Vector.ConvertToSingle(Vector.AsVectorInt32(v)) * scale).CopyTo(f[i..]);
+                var scale = Vector512.Create(ScaleF);
+                for (; i <= n - 16; i += 16)
+                {
+                    // Values are below 2^24, so the signed int conversion is exact.
+                    var v = Vector512.Load(p + i) >>> 8;
+                    (Vector512.ConvertToSingle(v.AsInt32()) * scale).AsUInt32().Store(p + i);
+                }
             }
-        }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var scale = Vector256.Create(ScaleF);
+                for (; i <= n - 8; i += 8)
+                {
+                    var v = Vector256.Load(p + i) >>> 8;
+                    (Vector256.ConvertToSingle(v.AsInt32()) * scale).AsUInt32().Store(p + i);
+                }
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                var scale = Vector128.Create(ScaleF);
+                for (; i <= n - 4; i += 4)
+                {
+                    var v = Vector128.Load(p + i) >>> 8;
+                    (Vector128.ConvertToSingle(v.AsInt32()) * scale).AsUInt32().Store(p + i);
+                }
+            }
 
-        for (; i < words.Length; i++)
-        {
-            float u = (words[i] >> 8) * ScaleF;
-            words[i] = BitConverter.SingleToUInt32Bits(u);
+            for (; i < n; i++)
+            {
+                p[i] = BitConverter.SingleToUInt32Bits((p[i] >> 8) * ScaleF);
+            }
         }
     }
 
