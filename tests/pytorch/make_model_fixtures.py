@@ -386,7 +386,7 @@ def optimizers():
     img [2, 1, 3, 3] (like a synthetic image). Loss at step k:
     sum(tanh(w·v_k + b)²) + sum((img − t_k)²)·0.5 for fixed random v_k, t_k (stored as
     inputs v, t of shape [steps, ...]). Stored: `<case>.w0/b0/img0` (initial),
-    `<case>.grads.<step>.<p>` (the gradients, fed to the C# optimizer verbatim) and
+    `<case>.grads.<step>.<p>` (the gradients before clipping, fed to the C# optimizer) and
     `<case>.after.<step>.<p>` (parameters after each step), `<case>.lr` (lr per step).
     """
     torch.manual_seed(1)
@@ -414,10 +414,10 @@ def optimizers():
             opt.zero_grad()
             loss = (torch.tanh(v[k] @ w + b) ** 2).sum() + 0.5 * ((img - t[k]) ** 2).sum()
             loss.backward()
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip)
             for pn, p in zip(("w", "b", "img"), params):
                 out[f"{name}.grads.{k}.{pn}"] = p.grad.detach().clone()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip)
             opt.step()
             for pn, p in zip(("w", "b", "img"), params):
                 out[f"{name}.after.{k}.{pn}"] = p.detach().clone()
