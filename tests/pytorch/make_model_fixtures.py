@@ -236,7 +236,7 @@ MODELS = [
     ("resnet18", dict(kind="resnet", channels=3, size=32, blocks=[2, 2, 2, 2], width=4, stem_padding=1, outputs=10), (2, 3, 32, 32)),
     ("vgg11bn", dict(kind="vgg11bn", channels=3, size=32, width=4, outputs=10), (4, 3, 32, 32)),
     ("alexnetbn", dict(kind="alexnetbn", channels=3, size=32, width_divisor=8, outputs=10), (2, 3, 32, 32)),
-    ("mobilenetv2", dict(kind="mobilenetv2", channels=3, size=32, width_multiplier=0.125, outputs=10), (2, 3, 32, 32)),
+    ("mobilenetv2", dict(kind="mobilenetv2", channels=3, size=32, width_multiplier=0.125, outputs=10), (4, 3, 32, 32)),
     ("mlp_projector", dict(kind="mlp", input_dim=32, dims=[64, 64, 32], bias=False), (4, 32)),
 ]
 

@@ -50,6 +50,7 @@ public sealed class ModelParityTests(ITestOutputHelper output)
         double worst = 0;
         double scale = 0;
         int zeroGrads = 0;
+        string worstWhat = "";
         void Check(string what, Tensor actual)
         {
             // Gradients that are zero in exact arithmetic (a conv bias followed by a norm that
@@ -66,6 +67,7 @@ public sealed class ModelParityTests(ITestOutputHelper output)
                 return;
             }
             double e = RelErr(actual.ToDoubles(), expected);
+            if (e > worst) worstWhat = what;
             worst = Math.Max(worst, e);
             Assert.True(e <= Tolerance, $"{name} {what}: relative error {e:E2}");
         }
@@ -90,6 +92,6 @@ public sealed class ModelParityTests(ITestOutputHelper output)
                 }
             }
         }
-        output.WriteLine($"{name}: max relative error {worst:E2} (outputs, input gradients, {parameters.Count} parameter gradients, running stats; train+eval; {zeroGrads} exactly-zero gradients checked as zero)");
+        output.WriteLine($"{name}: max relative error {worst:E2} at {worstWhat} (outputs, input gradients, {parameters.Count} parameter gradients, running stats; train+eval; {zeroGrads} exactly-zero gradients checked as zero)");
     }
 }
