@@ -139,6 +139,12 @@ def batchnorm() -> Family:
             # Statistics used to normalize (biased variance); the running variance is updated
             # with the unbiased one: running_var_out = 0.9 * running_var_in + 0.1 * var * n/(n-1).
             extra = {"batch_mean": x.mean(dim=axes), "batch_var": x.var(dim=axes, unbiased=False)}
+            count = x.numel() // c
+            assert torch.allclose(rm, (1 - momentum) * rm_in + momentum * extra["batch_mean"], rtol=1e-14, atol=1e-15)
+            assert torch.allclose(rv, (1 - momentum) * rv_in + momentum * extra["batch_var"] * count / (count - 1),
+                                  rtol=1e-14, atol=1e-15)
+        else:
+            assert torch.equal(rm, rm_in) and torch.equal(rv, rv_in)
         params = {"training": training, "momentum": momentum, "eps": eps, "affine": True,
                   "dims": "2d" if x.dim() == 4 else "1d", "dtype": "F64"}
         fam.add(name, params, x=x, w=w, b=b, running_mean_in=rm_in, running_var_in=rv_in,
@@ -161,6 +167,9 @@ def groupnorm() -> Family:
         b = 0.5 * torch.randn(6, dtype=F64)
         xs, ws, bs = leaf(x), leaf(w), leaf(b)
         y = F.group_norm(xs, groups, ws, bs, eps=eps)
+        if groups == 6:
+            # One channel per group is instance norm with a per-channel affine.
+            assert torch.allclose(y, F.instance_norm(x, weight=w, bias=b, eps=eps), rtol=1e-12, atol=1e-13)
         grad_out = torch.randn(y.shape, dtype=F64)
         fam.add(name, {"groups": groups, "channels": 6, "eps": eps, "affine": True, "dtype": "F64"},
                 x=x, w=w, b=b, y=y, grad_out=grad_out, **grads(y, grad_out, x=xs, w=ws, b=bs))
@@ -254,6 +263,13 @@ def linalg() -> Family:
     e = e + e.T
     fd = _directional(lambda t: (torch.linalg.cholesky(t) * g).sum(), a, e)
     assert abs(fd - (grad_a * e).sum().item()) < 1e-6 * max(1.0, abs(fd))
+    # The closed form the README states: grad_a = 1/2 L^-T (Phi + Phi^T) L^-1 with
+    # Phi = tril(L^T G) with its diagonal halved.
+    l_d = l.detach()
+    phi = (l_d.T @ g).tril()
+    phi = phi - 0.5 * torch.diag(torch.diag(phi))
+    l_inv = torch.linalg.inv(l_d)
+    assert torch.allclose(grad_a, 0.5 * l_inv.T @ (phi + phi.T) @ l_inv, rtol=1e-12, atol=1e-14)
     fam.add("cholesky", {"upper": False, "dtype": "F64"}, a=a, y=l, grad_out=g, grad_a=grad_a)
 
     # X = cholesky_solve(B, L) = (L L^T)^-1 B.
@@ -266,6 +282,7 @@ def linalg() -> Family:
     # entry of L were used (A = L L^T with a full L), NOT masked to the lower triangle. The
     # LAPACK-backed op reads only the lower triangle, so for lower-triangular directions the
     # derivative is <tril(grad_l), D>; check that.
+    assert torch.allclose(grad_b, torch.cholesky_solve(g, l0), rtol=1e-12, atol=1e-14)
     assert torch.allclose(grad_l, -(grad_b @ x.detach().T + x.detach() @ grad_b.T) @ l0, rtol=1e-12, atol=1e-14)
     d = torch.randn(n, n, dtype=F64).tril()
     fd = _directional(lambda t: (torch.cholesky_solve(b, t) * g).sum(), l0, d)
@@ -280,8 +297,11 @@ def linalg() -> Family:
         a_s, b_s = leaf(mat), leaf(b)
         x = torch.linalg.solve(a_s, b_s)
         g = torch.randn(n, m, dtype=F64)
+        gr = grads(x, g, a=a_s, b=b_s)
+        assert torch.allclose(gr["grad_b"], torch.linalg.solve(mat.T, g), rtol=1e-12, atol=1e-14)
+        assert torch.allclose(gr["grad_a"], -gr["grad_b"] @ x.detach().T, rtol=1e-12, atol=1e-14)
         fam.add(name, {"left": True, "dtype": "F64", "symmetric_a": name == "solve"},
-                a=mat, b=b, y=x, grad_out=g, **grads(x, g, a=a_s, b=b_s))
+                a=mat, b=b, y=x, grad_out=g, **gr)
     return fam
 
 
