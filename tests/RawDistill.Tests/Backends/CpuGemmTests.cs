@@ -237,7 +237,7 @@ public unsafe class CpuGemmTests
     }
 
     /// <summary>rows×cols values in [-1, 1) with row stride ld; the padding columns are NaN.</summary>
-    private static T[] Random<T>(Random rng, int rows, int cols, int ld)
+    private static T[] Random<T>(System.Random rng, int rows, int cols, int ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = new T[Math.Max(1, rows * ld)];
