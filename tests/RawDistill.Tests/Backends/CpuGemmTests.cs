@@ -181,7 +181,7 @@ public unsafe class CpuGemmTests
         bool transA, bool transB, int m, int n, int k, double alpha, double beta, int pad, double tolerance, int seed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
         int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
