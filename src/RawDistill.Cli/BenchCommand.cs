@@ -10,7 +10,7 @@ using RawDistill.Tensors;
 [Verb("bench", HelpText = "Time engine kernels on a backend: gemm (GFLOP/s) or conv (the KRR-ST ConvNet conv2d shapes, img/s).")]
 public sealed class BenchOptions
 {
-    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: gemm | conv.")]
+    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: gemm | conv | convnet (a whole ConvNet-128-256-512-BN training step).")]
     public string Target { get; set; } = "";
 
     [Option("size", Default = "256,512,1024", HelpText = "gemm: comma-separated square sizes n (C = A·B with n×n operands).")]
@@ -56,7 +56,8 @@ public static class BenchCommand
         {
             "gemm" => Gemm(backend, dtype, ParseSizes(o.Sizes), o.Reps),
             "conv" => Conv(backend, dtype, o.Batch, o.Reps),
-            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected gemm or conv"),
+            "convnet" => ConvNetStep(backend, dtype, o.Batch, o.Reps),
+            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected gemm, conv or convnet"),
         };
         Console.WriteLine($"device {backend.Name}, dtype {o.DType}, median of {o.Reps} after a warm-up");
         PrintTable(rows);
@@ -130,6 +131,48 @@ public static class BenchCommand
             rows.Add(new BenchRow("conv2d backward weight", shape, bw * 1e3, flops / bw / 1e9, batch / bw));
         }
         return rows;
+    }
+
+    static List<BenchRow> ConvNetStep(IBackend backend, DType dtype, int batch, int reps)
+    {
+        // KRR-ST's ConvNet at 32×32×3: three blocks of conv3×3(pad 1, bias) → batch norm
+        // (train) → ReLU → avg-pool 2×2, widths 128-256-512, then Linear(8192 → 512) and an
+        // MSE loss; forward plus backward to the input and every parameter.
+        var rng = new Random.Generator(0);
+        using var scope = TensorScope.Begin();
+        int[] widths = [128, 256, 512];
+        var parameters = new List<Tensor>();
+        Tensor P(int[] shape, double std)
+        {
+            var t = Tensor.Normal(shape, 0, std, rng, dtype, backend);
+            t.RequiresGrad = true;
+            parameters.Add(t);
+            return t;
+        }
+        var convs = new List<(Tensor w, Tensor b, Tensor gamma, Tensor beta, Tensor rm, Tensor rv)>();
+        int cin = 3;
+        foreach (var k in widths)
+        {
+            convs.Add((P([k, cin, 3, 3], Math.Sqrt(2.0 / (cin * 9))), P([k], 0.01), P([k], 0), P([k], 0), Tensor.Zeros([k], dtype, backend), Tensor.Ones([k], dtype, backend)));
+            cin = k;
+        }
+        foreach (var c in convs) c.gamma.FillInPlace(1);
+        var head = P([512, 512 * 4 * 4], 1.0 / Math.Sqrt(8192));
+        var x = Tensor.Uniform([batch, 3, 32, 32], 0, 1, rng, dtype, backend);
+        x.RequiresGrad = true;
+        var target = Tensor.Normal([batch, 512], 0, 1, rng, dtype, backend);
+
+        void Step()
+        {
+            using var step = TensorScope.Begin();
+            var h = x;
+            foreach (var (w, b, gamma, beta, rm, rv) in convs)
+                h = Ops.AvgPool2d(Ops.Relu(Ops.BatchNorm(Ops.Conv2d(h, w, b, 1, 1), gamma, beta, rm, rv, training: true)), 2);
+            var loss = Ops.Mse(Ops.Linear(Ops.Flatten(h), head), target);
+            Autodiff.Autograd.Grad([loss], [x, .. parameters]);
+        }
+        double s = Median(backend, reps, Step);
+        return [new BenchRow("convnet step (fwd+bwd)", $"{batch}x3x32x32", s * 1e3, 0, batch / s)];
     }
 
     /// <summary>Median wall time in seconds of <paramref name="reps"/> runs after one warm-up, synchronizing the device around each.</summary>
