@@ -1,4 +1,4 @@
-namespace RawDistill.Tests.Ops;
+namespace RawDistill.Tests.OpParity;
 
 using System.Text.Json;
 using RawDistill.Autodiff;
