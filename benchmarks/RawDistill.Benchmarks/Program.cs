@@ -1,3 +1,12 @@
 using BenchmarkDotNet.Running;
+using RawDistill.Benchmarks;
+
+// `gemm-ratio` is a quick side-by-side timing loop (seconds, not minutes); everything else goes
+// to BenchmarkDotNet's switcher (e.g. `--filter *GemmBenchmarks*`, `--list flat`).
+if (args.Length > 0 && args[0] == "gemm-ratio")
+{
+    return GemmRatio.Run(args[1..]);
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

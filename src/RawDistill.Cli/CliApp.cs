@@ -13,11 +13,21 @@ public static class CliApp
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
-        var result = parser.ParseArguments<DoctorOptions, DistillOptions>(args);
-        return result.MapResult(
-            (DoctorOptions o) => DoctorCommand.Run(o),
-            (DistillOptions o) => DistillCommand.Run(o),
-            errors => PrintHelp(result, errors));
+        var result = parser.ParseArguments<DistillOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
+        try
+        {
+            return result.MapResult(
+                (DistillOptions o) => DistillCommand.Run(o),
+                (BenchOptions o) => BenchCommand.Run(o),
+                (SelftestOptions o) => SelftestCommand.Run(o),
+                (DoctorOptions o) => DoctorCommand.Run(o),
+                errors => PrintHelp(result, errors));
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 
     static int PrintHelp<T>(ParserResult<T> result, IEnumerable<Error> errors)

@@ -77,7 +77,7 @@ public static class Autograd
                 if (y.Numel != 1) throw new ArgumentException($"output {y.Describe()} is not a scalar: pass its gradient explicitly");
                 g = Tensor.Ones(y.Shape, y.DType, y.Backend);
             }
-            Accumulate(grads, y, g, createGraph);
+            Accumulate(grads, y, g);
         }
 
         using (GradMode.Set(createGraph))
@@ -97,7 +97,7 @@ public static class Autograd
                     if (gx == null || !x.RequiresGrad) continue;
                     if (!Shape.Equal(gx.Shape, x.Shape))
                         throw new InvalidOperationException($"backward rule of {node.Op} gave gradient {gx.Describe()} for input {x.Describe()}");
-                    Accumulate(grads, x, gx, createGraph);
+                    Accumulate(grads, x, gx);
                 }
                 // Intermediate gradients are no longer needed once their node has run.
                 if (!createGraph && !IsWanted(t, wanted)) grads.Remove(t);
@@ -121,7 +121,7 @@ public static class Autograd
         return false;
     }
 
-    static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor x, Tensor g, bool createGraph)
+    static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor x, Tensor g)
     {
         if (g.DType != x.DType) throw new InvalidOperationException($"gradient dtype {g.DType} for {x.Describe()}");
         if (grads.TryGetValue(x, out var prev)) grads[x] = Ops.Add(prev, g);

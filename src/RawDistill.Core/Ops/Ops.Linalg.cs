@@ -74,17 +74,22 @@ public static partial class Ops
         var mask = new double[(long)n * n];
         for (int i = 0; i < n; i++)
             for (int j = 0; j <= Math.Min(n - 1, i + k); j++) mask[(long)i * n + j] = 1;
-        using var m64 = Tensor.From<double>(mask, [n, n], x.Backend);
-        var m = x.DType == DType.F64 ? Clone(m64) : Cast(m64, x.DType);
-        return Mul(x, m);
+        return Mul(x, FromHost(mask, [n, n], x));
     }
 
-    /// <summary>An identity matrix like <paramref name="like"/>'s dtype and backend.</summary>
+    /// <summary>An identity matrix like <paramref name="like"/>'s dtype and backend (built on the host, one upload).</summary>
     public static Tensor Eye(int n, Tensor like)
     {
-        var y = Tensor.Zeros([n, n], like.DType, like.Backend);
-        for (int i = 0; i < n; i++) y.Backend.Fill(y.Storage, (long)i * n + i, 1, 1.0);
-        return y;
+        var eye = new double[(long)n * n];
+        for (int i = 0; i < n; i++) eye[(long)i * n + i] = 1;
+        return FromHost(eye, [n, n], like);
+    }
+
+    /// <summary>Host values as a tensor with <paramref name="like"/>'s dtype and backend.</summary>
+    static Tensor FromHost(double[] values, int[] shape, Tensor like)
+    {
+        if (like.DType == DType.F64) return Tensor.From<double>(values, shape, like.Backend);
+        return Tensor.From<float>(Array.ConvertAll(values, v => (float)v), shape, like.Backend);
     }
 
     /// <summary>Sum of the diagonal.</summary>

@@ -15,6 +15,14 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <summary>The process-wide CPU backend.</summary>
     public static CpuBackend Instance { get; } = new();
 
+    /// <summary>
+    /// Caches freed host blocks for reuse (a quarter of physical memory at most, by default).
+    /// </summary>
+    internal HostMemoryPool Pool { get; } = new(Math.Max(256L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4));
+
+    /// <summary>Returns every cached (unused) block of host memory to the operating system.</summary>
+    public void ReleaseCachedMemory() => Pool.Trim(0);
+
     /// <inheritdoc/>
     public string Name => "cpu";
 

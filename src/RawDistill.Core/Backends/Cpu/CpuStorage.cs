@@ -4,21 +4,20 @@ using System.Runtime.InteropServices;
 using RawDistill.Tensors;
 
 /// <summary>
-/// Host memory for the CPU backend: 64-byte aligned native memory (so SIMD loads never
-/// split cache lines and the GC never moves or scans it). Freed deterministically when
+/// Host memory for the CPU backend: 64-byte aligned native memory from the backend's
+/// caching pool (so SIMD loads never split cache lines and the GC never moves or scans it). Freed deterministically when
 /// the last tensor using it is disposed; the finalizer is only a safety net for tensors
 /// that were never disposed.
 /// </summary>
 public sealed unsafe class CpuStorage : Storage
 {
     void* _ptr;
+    readonly HostMemoryPool _pool;
 
     internal CpuStorage(CpuBackend backend, DType dtype, long count) : base(backend, dtype, count)
     {
-        nuint bytes = (nuint)Math.Max(Bytes, 1);
-        _ptr = NativeMemory.AlignedAlloc(bytes, 64);
-        if (_ptr == null) throw new OutOfMemoryException($"cpu: could not allocate {Bytes} bytes");
-        if (Bytes > 0) GC.AddMemoryPressure(Bytes);
+        _pool = backend.Pool;
+        _ptr = _pool.Rent(Bytes);
     }
 
     ~CpuStorage() => Free();
@@ -34,8 +33,7 @@ public sealed unsafe class CpuStorage : Storage
         var p = _ptr;
         if (p == null) return;
         _ptr = null;
-        NativeMemory.AlignedFree(p);
-        if (Bytes > 0) GC.RemoveMemoryPressure(Bytes);
+        _pool.Return(p, Bytes);
         GC.SuppressFinalize(this);
     }
 }

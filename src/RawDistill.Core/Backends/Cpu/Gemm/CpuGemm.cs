@@ -1,41 +1,126 @@
+using System.Numerics;
+using System.Runtime.Intrinsics.X86;
+
 namespace RawDistill.Backends.Cpu;
 
-using System.Numerics;
-using System.Numerics.Tensors;
-
-// TEMPORARY simple GEMM (row-axpy with TensorPrimitives) while the packed kernel is
-// written on its own branch; replaced wholesale when that lands.
+/// <summary>
+/// Row-major GEMM for the CPU backend: C[m×n] = alpha·op(A)·op(B) + beta·C.
+/// </summary>
+/// <remarks>
+/// op(A) is m×k: A is stored m×k (lda ≥ k) or, when transA, k×m (lda ≥ m); likewise op(B) is k×n,
+/// stored k×n (ldb ≥ n) or, when transB, n×k (ldb ≥ k). ldc ≥ n. As in BLAS, beta == 0 never
+/// reads C (it may hold NaN garbage) and alpha == 0 or k == 0 never reads A or B.
+/// The work is done by <see cref="GemmDriver{T, TKernel}"/> with the widest micro-kernel this
+/// CPU supports (AVX-512, then AVX2+FMA, then scalar).
+/// </remarks>
 internal static unsafe class CpuGemm
 {
+    /// <summary>
+    /// Below this many multiply-adds (m·n·k, about 128³) a GEMM runs on the calling thread only:
+    /// it takes tens of microseconds, the same order as handing work to the thread pool and
+    /// waiting at a barrier per KC slice.
+    /// </summary>
+    internal const long ParallelThreshold = 1L << 21;
+
+    /// <summary>
+    /// Upper bound on the worker count (default: all logical processors). Benchmarks and tests
+    /// set it to pin the thread count; 1 forces the single-threaded path.
+    /// </summary>
+    internal static int MaxThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Name of the micro-kernel <see cref="Sgemm"/> uses on this machine (for doctor/bench output).</summary>
+    public static string KernelName =>
+        Avx512F.IsSupported ? "avx512 14x32" : Avx2.IsSupported && Fma.IsSupported ? "avx2+fma 6x16" : "scalar 4x4";
+
+    /// <summary>Single-precision GEMM; see <see cref="CpuGemm"/> for the operand layout.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
-        => Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-
-    public static void Dgemm(bool transA, bool transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc)
-        => Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-
-    static void Gemm<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
-        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T[]? bt = null;
-        if (transB)
+        if (Avx512MicroKernel<float>.IsSupported)
         {
-            // Materialize B as k×n so each step is a contiguous axpy.
-            bt = new T[(long)k * n];
-            for (int p = 0; p < k; p++)
-                for (int j = 0; j < n; j++) bt[(long)p * n + j] = b[(long)j * ldb + p];
+            Gemm<float, Avx512MicroKernel<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         }
-        Parallel.For(0, m, i =>
+        else if (Avx2MicroKernel<float>.IsSupported)
         {
-            var row = new Span<T>(c + (long)i * ldc, n);
-            if (beta == T.Zero) row.Clear();
-            else if (beta != T.One) TensorPrimitives.Multiply(row, beta, row);
-            for (int p = 0; p < k; p++)
+            Gemm<float, Avx2MicroKernel<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        else
+        {
+            Gemm<float, ScalarMicroKernel<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+    }
+
+    /// <summary>Double-precision GEMM; see <see cref="CpuGemm"/> for the operand layout.</summary>
+    public static void Dgemm(bool transA, bool transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc)
+    {
+        if (Avx512MicroKernel<double>.IsSupported)
+        {
+            Gemm<double, Avx512MicroKernel<double>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        else if (Avx2MicroKernel<double>.IsSupported)
+        {
+            Gemm<double, Avx2MicroKernel<double>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        else
+        {
+            Gemm<double, ScalarMicroKernel<double>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+    }
+
+    /// <summary>The same GEMM with an explicit micro-kernel, so tests can check every kernel this CPU can run.</summary>
+    internal static void Gemm<T, TKernel>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        where T : unmanaged, INumberBase<T>
+        where TKernel : IGemmMicroKernel<T>
+    {
+        Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        if (k == 0 || T.IsZero(alpha))
+        {
+            Scale(m, n, beta, c, ldc);
+            return;
+        }
+
+        long work = (long)m * n * k;
+        int threads = work < ParallelThreshold ? 1 : Math.Max(1, MaxThreads);
+        GemmDriver<T, TKernel>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+    }
+
+    private static void Validate(bool transA, bool transB, int m, int n, int k, int lda, int ldb, int ldc)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+
+        // Same rule as CBLAS row-major: the leading dimension covers one stored row.
+        ArgumentOutOfRangeException.ThrowIfLessThan(lda, Math.Max(1, transA ? m : k));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, Math.Max(1, transB ? k : n));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, Math.Max(1, n));
+    }
+
+    /// <summary>C = beta·C, with beta == 0 writing zeros without reading C.</summary>
+    private static void Scale<T>(int m, int n, T beta, T* c, int ldc)
+        where T : unmanaged, INumberBase<T>
+    {
+        if (T.IsZero(beta))
+        {
+            for (int i = 0; i < m; i++)
             {
-                T av = alpha * (transA ? a[(long)p * lda + i] : a[(long)i * lda + p]);
-                if (av == T.Zero) continue;
-                ReadOnlySpan<T> brow = bt != null ? new ReadOnlySpan<T>(bt, p * n, n) : new ReadOnlySpan<T>(b + (long)p * ldb, n);
-                TensorPrimitives.MultiplyAdd(brow, av, row, row);
+                new Span<T>(c + (nint)i * ldc, n).Clear();
             }
-        });
+        }
+        else if (beta != T.One)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                T* row = c + (nint)i * ldc;
+                for (int j = 0; j < n; j++)
+                {
+                    row[j] *= beta;
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,201 @@
+namespace RawDistill.Cli;
+
+using System.Diagnostics;
+using System.Text.Json;
+using CommandLine;
+using CommandLine.Text;
+using RawDistill.Backends;
+using RawDistill.Tensors;
+
+[Verb("bench", HelpText = "Time engine kernels on a backend: gemm (GFLOP/s) or conv (the KRR-ST ConvNet conv2d shapes, img/s).")]
+public sealed class BenchOptions
+{
+    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: gemm | conv | convnet (a whole ConvNet-128-256-512-BN training step).")]
+    public string Target { get; set; } = "";
+
+    [Option("size", Default = "256,512,1024", HelpText = "gemm: comma-separated square sizes n (C = A·B with n×n operands).")]
+    public string Sizes { get; set; } = "256,512,1024";
+
+    [Option("batch", Default = 64, HelpText = "conv: images per batch.")]
+    public int Batch { get; set; } = 64;
+
+    [Option("reps", Default = 5, HelpText = "Timed repetitions (after one warm-up); the median is reported.")]
+    public int Reps { get; set; } = 5;
+
+    [Option("dtype", Default = "f32", HelpText = "f32 or f64.")]
+    public string DType { get; set; } = "f32";
+
+    [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
+    public string Device { get; set; } = "auto";
+
+    [Option("json", HelpText = "Also write the results to this JSON file.")]
+    public string? Json { get; set; }
+
+    [Usage(ApplicationAlias = "rawdistill")]
+    public static IEnumerable<Example> Examples =>
+    [
+        new Example("GEMM throughput at n = 1024", new BenchOptions { Target = "gemm", Sizes = "1024" }),
+        new Example("conv2d forward/backward on the ConvNet shapes, batch 256, results to JSON", new BenchOptions { Target = "conv", Batch = 256, Json = "conv.json" }),
+    ];
+}
+
+/// <summary>Times single kernels through the backend interface, so CPU and CUDA are measured the same way.</summary>
+public static class BenchCommand
+{
+    public static int Run(BenchOptions o)
+    {
+        var backend = DeviceOption.Resolve(o.Device, Console.Error);
+        var dtype = o.DType.ToLowerInvariant() switch
+        {
+            "f32" => Tensors.DType.F32,
+            "f64" => Tensors.DType.F64,
+            _ => throw new CliException($"--dtype: expected f32 or f64, got '{o.DType}'"),
+        };
+        if (o.Reps < 1) throw new CliException("--reps: expected a positive count");
+        var rows = o.Target.ToLowerInvariant() switch
+        {
+            "gemm" => Gemm(backend, dtype, ParseSizes(o.Sizes), o.Reps),
+            "conv" => Conv(backend, dtype, o.Batch, o.Reps),
+            "convnet" => ConvNetStep(backend, dtype, o.Batch, o.Reps),
+            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected gemm, conv or convnet"),
+        };
+        Console.WriteLine($"device {backend.Name}, dtype {o.DType}, median of {o.Reps} after a warm-up");
+        PrintTable(rows);
+        if (o.Json != null)
+        {
+            var doc = new { device = backend.Name, dtype = o.DType, reps = o.Reps, date = DateTime.UtcNow.ToString("o"), results = rows };
+            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"wrote {o.Json}");
+        }
+        return 0;
+    }
+
+    static int[] ParseSizes(string s)
+    {
+        try
+        {
+            var sizes = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+            if (sizes.Length == 0 || sizes.Any(n => n <= 0)) throw new FormatException();
+            return sizes;
+        }
+        catch (FormatException)
+        {
+            throw new CliException($"--size: expected comma-separated positive integers such as 256,512,1024, got '{s}'");
+        }
+    }
+
+    /// <summary>One timed case: name, shape, median seconds and the derived throughputs.</summary>
+    public sealed record BenchRow(string Case, string Shape, double MedianMs, double Gflops, double ImagesPerSecond);
+
+    static List<BenchRow> Gemm(IBackend backend, DType dtype, int[] sizes, int reps)
+    {
+        var rng = new Random.Generator(0);
+        var rows = new List<BenchRow>();
+        foreach (var n in sizes)
+        {
+            using var scope = TensorScope.Begin();
+            var a = Tensor.Uniform([n, n], -1, 1, rng, dtype, backend);
+            var b = Tensor.Uniform([n, n], -1, 1, rng, dtype, backend);
+            var c = Tensor.Empty([n, n], dtype, backend);
+            var args = new GemmArgs(false, false, n, n, n, 1, 0, n, 0, n, 0, 0, n);
+            double s = Median(backend, reps, () => backend.Gemm(args, a.Storage, b.Storage, c.Storage));
+            rows.Add(new BenchRow("gemm", $"{n}x{n}x{n}", s * 1e3, 2.0 * n * n * n / s / 1e9, 0));
+        }
+        return rows;
+    }
+
+    static List<BenchRow> Conv(IBackend backend, DType dtype, int batch, int reps)
+    {
+        // KRR-ST's ConvNet at 32×32: 3→128 at 32², 128→256 at 16², 256→512 at 8² (3×3, pad 1, bias).
+        (int c, int k, int hw)[] layers = [(3, 128, 32), (128, 256, 16), (256, 512, 8)];
+        var rng = new Random.Generator(0);
+        var rows = new List<BenchRow>();
+        foreach (var (c, k, hw) in layers)
+        {
+            using var scope = TensorScope.Begin();
+            var geo = new Conv2dGeometry(batch, c, hw, hw, k, 3, 3, 1, 1, 1, 1, 1);
+            var x = Tensor.Uniform(geo.InputShape, -1, 1, rng, dtype, backend);
+            var w = Tensor.Uniform(geo.WeightShape, -0.1, 0.1, rng, dtype, backend);
+            var bias = Tensor.Zeros([k], dtype, backend);
+            var y = Tensor.Empty(geo.OutputShape, dtype, backend);
+            var dy = Tensor.Uniform(geo.OutputShape, -1, 1, rng, dtype, backend);
+            var dx = Tensor.Empty(geo.InputShape, dtype, backend);
+            var dw = Tensor.Empty(geo.WeightShape, dtype, backend);
+            double flops = 2.0 * batch * k * geo.P * geo.Q * c * 9;
+            string shape = $"{batch}x{c}x{hw}x{hw} -> {k}";
+            double f = Median(backend, reps, () => backend.Conv2dForward(geo, x.Storage, w.Storage, bias.Storage, y.Storage));
+            rows.Add(new BenchRow("conv2d forward", shape, f * 1e3, flops / f / 1e9, batch / f));
+            double bi = Median(backend, reps, () => backend.Conv2dBackwardInput(geo, dy.Storage, w.Storage, dx.Storage));
+            rows.Add(new BenchRow("conv2d backward input", shape, bi * 1e3, flops / bi / 1e9, batch / bi));
+            double bw = Median(backend, reps, () => backend.Conv2dBackwardWeight(geo, x.Storage, dy.Storage, dw.Storage));
+            rows.Add(new BenchRow("conv2d backward weight", shape, bw * 1e3, flops / bw / 1e9, batch / bw));
+        }
+        return rows;
+    }
+
+    static List<BenchRow> ConvNetStep(IBackend backend, DType dtype, int batch, int reps)
+    {
+        // KRR-ST's ConvNet at 32×32×3: three blocks of conv3×3(pad 1, bias) → batch norm
+        // (train) → ReLU → avg-pool 2×2, widths 128-256-512, then Linear(8192 → 512) and an
+        // MSE loss; forward plus backward to the input and every parameter.
+        var rng = new Random.Generator(0);
+        using var scope = TensorScope.Begin();
+        int[] widths = [128, 256, 512];
+        var parameters = new List<Tensor>();
+        Tensor P(int[] shape, double std)
+        {
+            var t = Tensor.Normal(shape, 0, std, rng, dtype, backend);
+            t.RequiresGrad = true;
+            parameters.Add(t);
+            return t;
+        }
+        var convs = new List<(Tensor w, Tensor b, Tensor gamma, Tensor beta, Tensor rm, Tensor rv)>();
+        int cin = 3;
+        foreach (var k in widths)
+        {
+            convs.Add((P([k, cin, 3, 3], Math.Sqrt(2.0 / (cin * 9))), P([k], 0.01), P([k], 0), P([k], 0), Tensor.Zeros([k], dtype, backend), Tensor.Ones([k], dtype, backend)));
+            cin = k;
+        }
+        foreach (var c in convs) c.gamma.FillInPlace(1);
+        var head = P([512, 512 * 4 * 4], 1.0 / Math.Sqrt(8192));
+        var x = Tensor.Uniform([batch, 3, 32, 32], 0, 1, rng, dtype, backend);
+        x.RequiresGrad = true;
+        var target = Tensor.Normal([batch, 512], 0, 1, rng, dtype, backend);
+
+        void Step()
+        {
+            using var step = TensorScope.Begin();
+            var h = x;
+            foreach (var (w, b, gamma, beta, rm, rv) in convs)
+                h = Ops.AvgPool2d(Ops.Relu(Ops.BatchNorm(Ops.Conv2d(h, w, b, 1, 1), gamma, beta, rm, rv, training: true)), 2);
+            var loss = Ops.Mse(Ops.Linear(Ops.Flatten(h), head), target);
+            Autodiff.Autograd.Grad([loss], [x, .. parameters]);
+        }
+        double s = Median(backend, reps, Step);
+        return [new BenchRow("convnet step (fwd+bwd)", $"{batch}x3x32x32", s * 1e3, 0, batch / s)];
+    }
+
+    /// <summary>Median wall time in seconds of <paramref name="reps"/> runs after one warm-up, synchronizing the device around each.</summary>
+    static double Median(IBackend backend, int reps, Action run)
+    {
+        run();
+        backend.Synchronize();
+        var times = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            backend.Synchronize();
+            times[i] = sw.Elapsed.TotalSeconds;
+        }
+        Array.Sort(times);
+        return times[reps / 2];
+    }
+
+    static void PrintTable(List<BenchRow> rows)
+    {
+        Console.WriteLine($"{"case",-24} {"shape",-22} {"median ms",10} {"GFLOP/s",9} {"img/s",9}");
+        foreach (var r in rows)
+            Console.WriteLine($"{r.Case,-24} {r.Shape,-22} {r.MedianMs,10:F2} {r.Gflops,9:F1} {(r.ImagesPerSecond > 0 ? r.ImagesPerSecond.ToString("F0") : "-"),9}");
+    }
+}

@@ -1,0 +1,98 @@
+namespace RawDistill.Diagnostics;
+
+using RawDistill.Backends;
+using RawDistill.Tensors;
+
+/// <summary>
+/// Parity checks of backend primitives that are not differentiable ops: Philox streams
+/// (must match bit for bit for uniforms) and the fused optimizer steps.
+/// </summary>
+public static class BackendChecks
+{
+    public static IEnumerable<ParityResult> Run(IBackend reference, IBackend target, DType dtype, ulong seed)
+    {
+        yield return Guard("philox uniform", () => Philox(reference, target, dtype, RandomDistribution.Uniform, seed, exact: true));
+        yield return Guard("philox normal", () => Philox(reference, target, dtype, RandomDistribution.Normal, seed, exact: false));
+        yield return Guard("sgd step (momentum, nesterov, wd)", () => Sgd(reference, target, dtype, seed));
+        yield return Guard("adamw step", () => AdamW(reference, target, dtype, seed));
+    }
+
+    static ParityResult Guard(string name, Func<(double abs, double rel, double tol)> check)
+    {
+        try
+        {
+            var (abs, rel, tol) = check();
+            return new ParityResult(name, "values", abs, rel, rel <= tol);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return new ParityResult(name, "-", double.NaN, double.NaN, false, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    static double[] Draw(IBackend backend, DType dtype, RandomDistribution d, long n, ulong seed, ulong counter)
+    {
+        using var t = Tensor.Empty([(int)n], dtype, backend);
+        backend.Random(d, t.Storage, n, seed, counter);
+        return t.ToDoubles();
+    }
+
+    static (double, double, double) Philox(IBackend reference, IBackend target, DType dtype, RandomDistribution d, ulong seed, bool exact)
+    {
+        // An odd length and a counter offset exercise the partial last block and the 64-bit counter carry.
+        const long n = 100_003;
+        ulong counter = 0xFFFF_FFFFUL - 7;
+        var a = Draw(reference, dtype, d, n, seed + 17, counter);
+        var b = Draw(target, dtype, d, n, seed + 17, counter);
+        var (abs, rel) = ParitySuite.Compare(a, b);
+        return (abs, rel, exact ? 0 : ParitySuite.Tolerance(dtype) * 1e-2);
+    }
+
+    static Tensor Host(double[] v, IBackend backend, DType dtype) => Ops.Cast(Tensor.From<double>(v, [v.Length], backend), dtype);
+
+    static double[] Normal(int n, ulong seed)
+    {
+        var v = new double[n];
+        Random.Philox.FillNormal(v, seed, 0);
+        return v;
+    }
+
+    static (double, double, double) Sgd(IBackend reference, IBackend target, DType dtype, ulong seed)
+    {
+        const int n = 1000;
+        var p0 = Normal(n, seed + 1);
+        var g = Normal(n, seed + 2);
+        double[] Run(IBackend b, DType t)
+        {
+            using var scope = TensorScope.Begin();
+            var p = Host(p0, b, t);
+            var grad = Host(g, b, t);
+            var m = Tensor.Zeros([n], t, b);
+            for (int step = 0; step < 3; step++)
+                b.SgdStep(p.Storage, grad.Storage, m.Storage, n, new SgdStepArgs(0.1, 0.9, 0, 1e-3, true, step == 0));
+            return p.ToDoubles();
+        }
+        var (abs, rel) = ParitySuite.Compare(Run(reference, DType.F64), Run(target, dtype));
+        return (abs, rel, ParitySuite.Tolerance(dtype));
+    }
+
+    static (double, double, double) AdamW(IBackend reference, IBackend target, DType dtype, ulong seed)
+    {
+        const int n = 1000;
+        var p0 = Normal(n, seed + 3);
+        var g = Normal(n, seed + 4);
+        double[] Run(IBackend b, DType t)
+        {
+            using var scope = TensorScope.Begin();
+            var p = Host(p0, b, t);
+            var grad = Host(g, b, t);
+            var m = Tensor.Zeros([n], t, b);
+            var v = Tensor.Zeros([n], t, b);
+            for (int step = 1; step <= 3; step++)
+                b.AdamWStep(p.Storage, grad.Storage, m.Storage, v.Storage, n, new AdamWStepArgs(1e-2, 0.9, 0.999, 1e-8, 1e-2, step));
+            return p.ToDoubles();
+        }
+        var (abs, rel) = ParitySuite.Compare(Run(reference, DType.F64), Run(target, dtype));
+        return (abs, rel, ParitySuite.Tolerance(dtype));
+    }
+}

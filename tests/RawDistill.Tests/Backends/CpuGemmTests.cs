@@ -1,0 +1,255 @@
+namespace RawDistill.Tests.Backends;
+
+using System.Numerics;
+using System.Runtime.InteropServices;
+using RawDistill.Backends.Cpu;
+
+/// <summary>
+/// CpuGemm against a naive triple loop accumulated in double. The error bound is relative to
+/// Σ_p |alpha·a_ip·b_pj| + |beta·c_ij| (the scale that rounding errors are proportional to),
+/// so it holds at any magnitude and for cancelling sums.
+/// </summary>
+[Trait("Category", "Gemm")]
+public unsafe class CpuGemmTests
+{
+    // f32: a k ≤ 600 dot product with FMA accumulation stays far below 1e-5 of Σ|a||b|.
+    private const double FloatTolerance = 1e-5;
+    private const double DoubleTolerance = 1e-13;
+
+    /// <summary>(m, n, k): odd sizes, exact and off-by-one tiles (14×32, 6×16, 4×4), several KC slices, tiny.</summary>
+    public static readonly (int M, int N, int K)[] Sizes =
+    [
+        (1, 1, 1), (7, 7, 7), (1, 65, 33), (65, 1, 33), (33, 65, 129), (65, 33, 7),
+        (14, 32, 256), (15, 33, 257), (13, 31, 255), (6, 16, 8), (129, 129, 129), (28, 96, 600), (5, 2000, 300),
+    ];
+
+    public static TheoryData<bool, bool, int> Cases()
+    {
+        var data = new TheoryData<bool, bool, int>();
+        foreach (bool ta in new[] { false, true })
+        {
+            foreach (bool tb in new[] { false, true })
+            {
+                for (int s = 0; s < Sizes.Length; s++)
+                {
+                    data.Add(ta, tb, s);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    private static readonly (double Alpha, double Beta)[] Scalars = [(1, 0), (0.75, -1.5), (-2, 1)];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void SgemmMatchesReference(bool transA, bool transB, int size)
+    {
+        var (m, n, k) = Sizes[size];
+        foreach (var (alpha, beta) in Scalars)
+        {
+            foreach (int pad in new[] { 0, 3 })
+            {
+                Check<float>(&CpuGemm.Sgemm, transA, transB, m, n, k, alpha, beta, pad, FloatTolerance, seed: size * 31 + pad);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void DgemmMatchesReference(bool transA, bool transB, int size)
+    {
+        var (m, n, k) = Sizes[size];
+        foreach (var (alpha, beta) in Scalars)
+        {
+            foreach (int pad in new[] { 0, 5 })
+            {
+                Check<double>(&CpuGemm.Dgemm, transA, transB, m, n, k, alpha, beta, pad, DoubleTolerance, seed: size * 17 + pad);
+            }
+        }
+    }
+
+    /// <summary>The dispatcher only runs the widest kernel; this runs each one the CPU supports.</summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void EverySupportedKernelMatchesReference(bool transA, bool transB)
+    {
+        foreach (var (m, n, k) in new[] { (33, 65, 129), (129, 129, 129), (5, 2000, 300) })
+        {
+            if (Avx512MicroKernel<float>.IsSupported)
+            {
+                Check<float>(&CpuGemm.Gemm<float, Avx512MicroKernel<float>>, transA, transB, m, n, k, 0.5, 2, 1, FloatTolerance, 1);
+                Check<double>(&CpuGemm.Gemm<double, Avx512MicroKernel<double>>, transA, transB, m, n, k, 0.5, 2, 1, DoubleTolerance, 2);
+            }
+
+            if (Avx2MicroKernel<float>.IsSupported)
+            {
+                Check<float>(&CpuGemm.Gemm<float, Avx2MicroKernel<float>>, transA, transB, m, n, k, 0.5, 0, 1, FloatTolerance, 3);
+                Check<double>(&CpuGemm.Gemm<double, Avx2MicroKernel<double>>, transA, transB, m, n, k, 0.5, 0, 1, DoubleTolerance, 4);
+            }
+
+            Check<float>(&CpuGemm.Gemm<float, ScalarMicroKernel<float>>, transA, transB, m, n, k, -1, 0.25, 2, FloatTolerance, 5);
+            Check<double>(&CpuGemm.Gemm<double, ScalarMicroKernel<double>>, transA, transB, m, n, k, -1, 0, 2, DoubleTolerance, 6);
+        }
+    }
+
+    [Fact]
+    public void LargeNSpansSeveralColumnPanels()
+    {
+        // n > NC (4096): exercises the outer jc loop.
+        Check<float>(&CpuGemm.Sgemm, false, true, 3, 4200, 20, 1, 0.5, 1, FloatTolerance, 7);
+        Check<double>(&CpuGemm.Dgemm, true, false, 3, 4200, 20, 1, 0, 1, DoubleTolerance, 8);
+    }
+
+    [Fact]
+    public void LargeMSpansSeveralRowBlocks()
+    {
+        // m > MC (504) in both the single-threaded (small n·k) and the parallel path.
+        Check<float>(&CpuGemm.Sgemm, false, false, 1100, 9, 11, 1, 0, 0, FloatTolerance, 9);
+        Check<float>(&CpuGemm.Sgemm, true, false, 1100, 70, 40, 1, 1, 0, FloatTolerance, 10);
+        Check<double>(&CpuGemm.Dgemm, false, true, 600, 70, 60, 1, 0, 0, DoubleTolerance, 11);
+    }
+
+    [Fact]
+    public void KZeroScalesCByBeta()
+    {
+        float[] c = [1, 2, 3, 4, 5, 6];
+        fixed (float* pc = c)
+        {
+            CpuGemm.Sgemm(false, false, 2, 3, 0, 1, null, 1, null, 3, 2, pc, 3);
+        }
+
+        Assert.Equal([2f, 4, 6, 8, 10, 12], c);
+
+        double[] d = [double.NaN, double.NaN, 7, double.NaN, double.NaN, 7];
+        fixed (double* pd = d)
+        {
+            // beta == 0 clears C without reading it; the padding column (ldc = 3 > n = 2) is untouched.
+            CpuGemm.Dgemm(true, true, 2, 2, 0, 1, null, 2, null, 1, 0, pd, 3);
+        }
+
+        Assert.Equal([0.0, 0, 7, 0, 0, 7], d);
+    }
+
+    [Fact]
+    public void AlphaZeroDoesNotReadAOrB()
+    {
+        float[] a = [float.NaN, float.NaN, float.NaN, float.NaN];
+        float[] c = [1, 2, 3, 4];
+        fixed (float* pa = a, pc = c)
+        {
+            CpuGemm.Sgemm(false, false, 2, 2, 2, 0, pa, 2, pa, 2, -1, pc, 2);
+        }
+
+        Assert.Equal([-1f, -2, -3, -4], c);
+    }
+
+    [Fact]
+    public void EmptyOutputIsANoOp()
+    {
+        float[] c = [float.NaN];
+        fixed (float* pc = c)
+        {
+            CpuGemm.Sgemm(false, false, 0, 5, 5, 1, null, 5, null, 5, 0, pc, 5);
+            CpuGemm.Sgemm(false, false, 5, 0, 5, 1, null, 5, null, 1, 0, pc, 1);
+        }
+
+        Assert.True(float.IsNaN(c[0]));
+    }
+
+    [Fact]
+    public void RejectsLeadingDimensionsBelowTheRowLength()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuGemm.Sgemm(false, false, 2, 3, 4, 1, null, 3, null, 3, 0, null, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuGemm.Sgemm(true, false, 2, 3, 4, 1, null, 1, null, 3, 0, null, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuGemm.Sgemm(false, true, 2, 3, 4, 1, null, 4, null, 3, 0, null, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuGemm.Sgemm(false, false, 2, 3, 4, 1, null, 4, null, 3, 0, null, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuGemm.Sgemm(false, false, -1, 3, 4, 1, null, 4, null, 3, 0, null, 3));
+    }
+
+    /// <summary>
+    /// Runs one GEMM on random operands whose padding (lda/ldb/ldc beyond the row length) holds
+    /// NaN, so a read outside op(A)/op(B) poisons C and a write outside C is visible. With
+    /// beta == 0, C starts as NaN everywhere to prove it is not read.
+    /// </summary>
+    private static void Check<T>(
+        delegate*<bool, bool, int, int, int, T, T*, int, T*, int, T, T*, int, void> gemm,
+        bool transA, bool transB, int m, int n, int k, double alpha, double beta, int pad, double tolerance, int seed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(seed);
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        T[] a = Random<T>(rng, aRows, aCols, lda);
+        T[] b = Random<T>(rng, bRows, bCols, ldb);
+        T[] c = Random<T>(rng, m, n, ldc);
+        if (beta == 0)
+        {
+            c.AsSpan().Fill(T.NaN);
+        }
+
+        T[] c0 = (T[])c.Clone();
+        fixed (T* pa = a, pb = b, pc = c)
+        {
+            gemm(transA, transB, m, n, k, T.CreateChecked(alpha), pa, lda, pb, ldb, T.CreateChecked(beta), pc, ldc);
+        }
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < ldc; j++)
+            {
+                double got = double.CreateChecked(c[i * ldc + j]);
+                if (j >= n)
+                {
+                    Assert.True(double.IsNaN(got), $"C padding ({i},{j}) was written");
+                    continue;
+                }
+
+                double sum = 0, scale = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double av = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
+                    double bv = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
+                    sum += av * bv;
+                    scale += Math.Abs(av * bv);
+                }
+
+                double expected = alpha * sum;
+                scale = Math.Abs(alpha) * scale;
+                if (beta != 0)
+                {
+                    double old = double.CreateChecked(c0[i * ldc + j]);
+                    expected += beta * old;
+                    scale += Math.Abs(beta * old);
+                }
+
+                double err = Math.Abs(got - expected);
+                Assert.True(
+                    err <= tolerance * scale,
+                    $"{typeof(T).Name} tA={transA} tB={transB} m={m} n={n} k={k} α={alpha} β={beta} pad={pad}: C[{i},{j}] = {got}, expected {expected}, |err| = {err:E2} > {tolerance:E0}·{scale:E2}");
+            }
+        }
+    }
+
+    /// <summary>rows×cols values in [-1, 1) with row stride ld; the padding columns are NaN.</summary>
+    private static T[] Random<T>(System.Random rng, int rows, int cols, int ld)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var x = new T[Math.Max(1, rows * ld)];
+        x.AsSpan().Fill(T.NaN);
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                x[i * ld + j] = T.CreateChecked(rng.NextDouble() * 2 - 1);
+            }
+        }
+
+        return x;
+    }
+}
