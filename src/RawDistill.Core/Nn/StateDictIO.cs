@@ -34,7 +34,9 @@ public sealed class StateLoadException(string message, StateLoadReport? report =
 /// Module state (parameters and buffers, by state-dict name) to and from safetensors.
 /// Values are checked by shape; f32 ↔ f64 converts, and <c>num_batches_tracked</c> (i64 in
 /// PyTorch, unsupported by our dtypes) is stored as i32 — convert PyTorch checkpoints with
-/// <c>{k: v.int() if v.dtype == torch.int64 else v}</c>.
+/// <c>{k: v.int() if v.dtype == torch.int64 else v}</c> (or drop those keys: a missing
+/// <c>num_batches_tracked</c> does not fail a strict load). A checkpoint whose keys carry a
+/// prefix (solo-learn's <c>backbone.</c>) loads with <c>prefix: "backbone."</c>.
 /// </summary>
 public static class StateDictIO
 {
@@ -89,7 +91,9 @@ public static class StateDictIO
         var report = new StateLoadReport(loaded, missing, unexpected);
         if (mismatches.Count > 0)
             throw new StateLoadException($"{origin}: {mismatches.Count} tensor(s) do not match {module.GetType().Name}: {string.Join("; ", mismatches)}", report);
-        if (strict && !report.IsExact)
+        // Like PyTorch's BatchNorm, a checkpoint without num_batches_tracked (older or converted
+        // ones) still loads strictly: the counter keeps its value; the key stays listed as missing.
+        if (strict && (unexpected.Count > 0 || missing.Any(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal))))
             throw new StateLoadException($"{origin}: keys do not match {module.GetType().Name}: {report}", report);
         foreach (var (name, t) in state)
         {

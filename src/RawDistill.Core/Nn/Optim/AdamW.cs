@@ -35,7 +35,7 @@ public sealed class AdamW : Optimizer
         _v[index] ??= NewBuffer(param);
         _steps[index]++;
         param.Backend.AdamWStep(param.Storage, grad.Storage, _m[index]!.Storage, _v[index]!.Storage, param.Numel,
-            new AdamWStepArgs(Lr, Beta1, Beta2, Eps, WeightDecay, _steps[index]));
+            new AdamWStepArgs(LrFor(index), Beta1, Beta2, Eps, WeightDecay, _steps[index]));
     }
 
     /// <inheritdoc/>

@@ -56,7 +56,7 @@ public sealed class Lars : Optimizer
             first = true;
         }
         param.Backend.SgdStep(param.Storage, d.Storage, _mu[index]!.Storage, param.Numel,
-            new SgdStepArgs(Lr, MomentumFactor, 0, 0, false, first));
+            new SgdStepArgs(LrFor(index), MomentumFactor, 0, 0, false, first));
     }
 
     /// <inheritdoc/>

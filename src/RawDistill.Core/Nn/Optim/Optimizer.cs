@@ -28,7 +28,18 @@ public abstract class Optimizer : IDisposable
             if (!p.DType.IsFloat()) throw new ArgumentException($"cannot optimize {p.Describe()}: not floating point");
         BaseLr = lr;
         Lr = lr;
+        LrScales = Enumerable.Repeat(1.0, Params.Count).ToArray();
     }
+
+    /// <summary>
+    /// Per-tensor learning-rate multipliers (default 1), in the order of <see cref="Params"/>:
+    /// the effect of PyTorch parameter groups with different learning rates (e.g. Barlow
+    /// Twins' LARS uses a 0.024× rate for biases and norm parameters).
+    /// </summary>
+    public double[] LrScales { get; }
+
+    /// <summary>The learning rate tensor <paramref name="index"/> is updated with at this step.</summary>
+    protected double LrFor(int index) => Lr * LrScales[index];
 
     /// <summary>The optimized tensors, in order.</summary>
     public IReadOnlyList<Tensor> Params { get; }
@@ -104,6 +115,7 @@ public abstract class Optimizer : IDisposable
             ["step_count"] = StepCount,
             ["base_lr"] = BaseLr,
             ["lr"] = Lr,
+            ["lr_scales"] = new JsonArray(LrScales.Select(v => (JsonNode)v).ToArray()),
         };
         WriteScalars(json);
         return json.ToJsonString();
@@ -118,6 +130,8 @@ public abstract class Optimizer : IDisposable
         StepCount = (long)json["step_count"]!;
         BaseLr = (double)json["base_lr"]!;
         Lr = (double)json["lr"]!;
+        var scales = json["lr_scales"]!.AsArray();
+        for (int i = 0; i < LrScales.Length; i++) LrScales[i] = (double)scales[i]!;
         ReadScalars(json);
         foreach (var (name, bufs) in Buffers())
         {

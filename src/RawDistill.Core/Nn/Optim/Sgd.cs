@@ -36,7 +36,7 @@ public sealed class Sgd : Optimizer
             first = true;
         }
         param.Backend.SgdStep(param.Storage, grad.Storage, _momentum[index]?.Storage, param.Numel,
-            new SgdStepArgs(Lr, Momentum, Dampening, WeightDecay, Nesterov, first));
+            new SgdStepArgs(LrFor(index), Momentum, Dampening, WeightDecay, Nesterov, first));
     }
 
     /// <inheritdoc/>
