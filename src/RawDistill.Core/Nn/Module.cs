@@ -255,6 +255,41 @@ public abstract class Module : IDisposable
         foreach (var (name, p) in NamedParameters()) p.CopyFrom(pieces[name]);
     }
 
+    // ---- conversion ----------------------------------------------------------------------------
+
+    /// <summary>Moves every parameter and buffer to another backend (e.g. CUDA), in place; returns this.</summary>
+    public Module To(Backends.IBackend backend) => Convert(t => t.Backend == backend ? null : t.To(backend));
+
+    /// <summary>
+    /// Converts the floating-point parameters and buffers to another dtype (e.g. f64 for
+    /// gradient checks), in place; integer buffers are kept. Returns this.
+    /// </summary>
+    public Module To(DType dtype) => Convert(t => !t.DType.IsFloat() || t.DType == dtype ? null : Ops.Cast(t, dtype));
+
+    Module Convert(Func<Tensor, Tensor?> convert)
+    {
+        using var _ = GradMode.NoGrad();
+        foreach (var (_, m) in NamedModules())
+        {
+            foreach (var (list, isParam) in new[] { (m._parameters, true), (m._buffers, false) })
+            {
+                for (int i = 0; i < list.Count; i++)
+                {
+                    var (name, t) = list[i];
+                    if (t == null) continue;
+                    var c = convert(t);
+                    if (c == null || ReferenceEquals(c, t)) continue;
+                    TensorScope.Untrack(c);
+                    c.Name = name;
+                    if (isParam) c.RequiresGrad = true;
+                    t.Dispose();
+                    list[i] = new(name, c);
+                }
+            }
+        }
+        return this;
+    }
+
     // ---- lifetime ------------------------------------------------------------------------------
 
     /// <summary>Disposes every parameter, buffer and child.</summary>
