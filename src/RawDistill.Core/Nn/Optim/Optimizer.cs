@@ -142,7 +142,12 @@ public abstract class Optimizer : IDisposable
                 if (!tensors.TryGetValue(string.Create(CultureInfo.InvariantCulture, $"state.{i}.{name}"), out var src)) continue;
                 if (!Shape.Equal(src.Shape, Params[i].Shape)) throw new InvalidOperationException($"optimizer state {name} of tensor {i} is {src.Describe()}, tensor is {Params[i].Describe()}");
                 var b = NewBuffer(Params[i]);
-                b.CopyFrom(src.DType == b.DType ? src : Ops.Cast(src, b.DType));
+                if (src.DType == b.DType) b.CopyFrom(src);
+                else
+                {
+                    using var cast = Ops.Cast(src, b.DType);
+                    b.CopyFrom(cast);
+                }
                 bufs[i] = b;
             }
         }
