@@ -177,6 +177,20 @@ public abstract class Module : IDisposable
         return r;
     }
 
+    /// <summary>One line per state-dict entry (name, shape, and "buffer" for buffers), then the parameter count.</summary>
+    public string Summary()
+    {
+        var sb = new System.Text.StringBuilder();
+        var buffers = NamedBuffers().Select(b => b.Name).ToHashSet();
+        var state = StateDict();
+        int width = state.Count == 0 ? 0 : state.Max(kv => kv.Key.Length);
+        sb.AppendLine(GetType().Name);
+        foreach (var (name, t) in state)
+            sb.AppendLine($"  {name.PadRight(width)}  {Shape.Format(t.Shape)}{(buffers.Contains(name) ? "  buffer" : "")}");
+        sb.Append($"  {ParameterCount:N0} parameters");
+        return sb.ToString();
+    }
+
     static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 
     // ---- modes -------------------------------------------------------------------------------

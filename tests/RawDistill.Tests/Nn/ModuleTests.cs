@@ -181,6 +181,15 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal(4_898_112, r10.ParameterCount);   // counts from the PyTorch definitions in make_model_fixtures.py
         using var mb = new MobileNetV2(ImageShape.Cifar, 10);
         Assert.Equal(2_296_922, mb.ParameterCount);   // kuangliu/pytorch-cifar MobileNetV2, 10 classes
+        using var vgg = new Vgg11Bn(ImageShape.Cifar, 10);
+        Assert.Equal(9_231_114, vgg.ParameterCount);
+        using var alex = new AlexNetBn(ImageShape.Cifar, 10);
+        Assert.Equal(1_874_122, alex.ParameterCount);
+        using var krr10 = new ConvNet(ConvNetConfig.KrrSt(ImageShape.Cifar, 10));
+        Assert.Equal(1_562_634, krr10.ParameterCount);
+        using var projector = new MlpProjector(512, [2048, 2048, 2048]);
+        Assert.Equal(9_445_376, projector.ParameterCount);
+        Assert.Contains(r18.Summary().Split('\n'), l => l.TrimStart().StartsWith("layer4.1.bn2.running_var ", StringComparison.Ordinal) && l.TrimEnd().EndsWith("[512]  buffer", StringComparison.Ordinal));
     }
 
     public static TheoryData<string, int, int> ZooInputs => new()
