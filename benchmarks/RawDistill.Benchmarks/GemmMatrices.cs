@@ -15,7 +15,7 @@ internal sealed unsafe class GemmMatrices : IDisposable
         A = (float*)NativeMemory.AlignedAlloc(bytes, 64);
         B = (float*)NativeMemory.AlignedAlloc(bytes, 64);
         C = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         for (long i = 0; i < (long)n * n; i++)
         {
             A[i] = (float)(rng.NextDouble() * 2 - 1);

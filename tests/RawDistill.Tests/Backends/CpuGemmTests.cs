@@ -181,7 +181,7 @@ public unsafe class CpuGemmTests
         bool transA, bool transB, int m, int n, int k, double alpha, double beta, int pad, double tolerance, int seed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
         int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
@@ -237,7 +237,7 @@ public unsafe class CpuGemmTests
     }
 
     /// <summary>rows×cols values in [-1, 1) with row stride ld; the padding columns are NaN.</summary>
-    private static T[] Random<T>(Random rng, int rows, int cols, int ld)
+    private static T[] Random<T>(System.Random rng, int rows, int cols, int ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = new T[Math.Max(1, rows * ld)];
