@@ -25,11 +25,15 @@ public static class FashionMnist
 
     /// <summary>The full dataset from a folder of (gzipped) IDX files, by default Debian's.</summary>
     /// <exception cref="InvalidDataException">The folder is missing (the message names the Debian package) or a file is bad.</exception>
-    public static DataSplits Load(string? dir = null)
+    public static DataSplits Load(string? dir = null) => Load(dir ?? DebianDirectory, isDebianDefault: dir == null);
+
+    // Separate from Load so tests can exercise the "package not installed" message on a
+    // machine where the package is installed.
+    internal static DataSplits Load(string dir, bool isDebianDefault)
     {
-        string d = Path.GetFullPath(dir ?? DebianDirectory);
+        string d = Path.GetFullPath(dir);
         if (!Directory.Exists(d))
-            throw DataError.New(d, dir == null
+            throw DataError.New(d, isDebianDefault
                 ? $"the full Fashion-MNIST is not installed: install the Debian package '{DebianPackage}' (sudo apt-get install {DebianPackage}), or use --data fashion-mnist-mini (embedded subset) or --data idx:DIR"
                 : "folder not found");
         return IdxFolder(d, "fashion-mnist", Classes, ClassNames);
