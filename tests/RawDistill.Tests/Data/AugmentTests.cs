@@ -129,6 +129,20 @@ public sealed class AugmentTests
         }
     }
 
+    [Fact]
+    public void CropFlipOffsetsStayWithinThePadding()
+    {
+        var plan = AugmentPresets.CropFlip(padding: 4).Sample(new ImageBatchGeometry(1000, 3, 32, 32), new Generator(5));
+        Assert.All(plan.Boxes, b =>
+        {
+            Assert.Equal((32, 32), (b.Height, b.Width));
+            Assert.InRange(b.Top, -4, 4);
+            Assert.InRange(b.Left, -4, 4);
+        });
+        // All 9 × 9 offsets occur.
+        Assert.Equal(81, plan.Boxes.Select(b => (b.Top, b.Left)).Distinct().Count());
+    }
+
     // ---------------------------------------------------------------- color
 
     private static JitterParams Only(int op, float factor) => new(
@@ -282,6 +296,24 @@ public sealed class AugmentTests
         var cf = AugmentPresets.CropFlip();
         Assert.Equal(Aug(cf, 1), Aug(cf, 1));
         Assert.NotEqual(Aug(cf, 1), Aug(cf, 2));
+    }
+
+    [Fact]
+    public void RecipeNormalizesLast()
+    {
+        var stats = new RawDistill.Data.NormalizationStats([0.5, 0.25], [0.5, 2.0]);
+        var x = RandomImages(2, 2, 4, 4, 14);
+        using var tx = Tensor.From<float>(x, [2, 2, 4, 4]);
+        var plain = new AugmentRecipe { Flip = new HorizontalFlip(0.5) };
+        using var a = plain.Apply(tx, new Generator(9));
+        using var b = (plain with { Normalize = stats }).Apply(tx, new Generator(9));
+        var va = a.ToArray<float>();
+        var vb = b.ToArray<float>();
+        for (int i = 0; i < va.Length; i++)
+        {
+            int c = i / 16 % 2;
+            Assert.Equal((va[i] - stats.Mean[c]) / stats.Std[c], vb[i], 5);
+        }
     }
 
     [Fact]
