@@ -92,12 +92,16 @@ public static partial class Ops
         return Tensor.From<float>(Array.ConvertAll(values, v => (float)v), shape, like.Backend);
     }
 
-    /// <summary>Sum of the diagonal.</summary>
+    /// <summary>Sum of the diagonal (a gather of the n diagonal entries). ∂/∂A = g·I.</summary>
     public static Tensor Trace(Tensor a)
     {
         Square("trace", a);
-        using var eye = Eye(a.Shape[0], a);
-        return Sum(Mul(a, eye));
+        int n = a.Shape[0];
+        var diagonal = new int[n];
+        for (int i = 0; i < n; i++) diagonal[i] = i * (n + 1);
+        // Not disposed here: the gather's backward rule reads these indices.
+        var indices = Tensor.From<int>(diagonal, [n], a.Backend);
+        return Sum(GatherFlat(a, indices));
     }
 }
 
