@@ -45,7 +45,15 @@ public static class Autograd
         {
             if (!t.IsLeaf || !t.RequiresGrad) continue;
             var gg = createGraph ? g : (g.GradFn != null ? Ops.Detach(g) : g);
-            if (t.Grad == null) t.Grad = ReferenceEquals(gg, g) && !createGraph ? Ops.Clone(gg) : gg;
+            if (t.Grad == null)
+            {
+                // Always a copy: rules hand the same tensor to several inputs (add gives g
+                // to both operands) and may return the caller's output gradient itself, so
+                // g can be shared. A leaf owns its .Grad (the setter disposes the old one
+                // when accumulating), so sharing would dispose another leaf's gradient.
+                // Under createGraph the copy is recorded (clone), so .Grad stays differentiable.
+                using (GradMode.Set(createGraph)) t.Grad = Ops.Clone(gg);
+            }
             else
             {
                 using (GradMode.Set(createGraph)) t.Grad = Ops.Add(t.Grad, gg);
