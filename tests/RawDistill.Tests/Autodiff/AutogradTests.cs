@@ -75,6 +75,47 @@ public class AutogradTests
     }
 
     [Fact]
+    public void BackwardWithCreateGraphGivesEachLeafItsOwnGradient()
+    {
+        // add's rule hands the same upstream tensor to both operands; each leaf's .Grad
+        // must still be its own tensor, or accumulating into one disposes the other.
+        var x = Leaf(1, 2);
+        var z = Leaf(3, 4);
+        Ops.Sum(Ops.Add(x, z)).Backward(createGraph: true);
+        Assert.NotSame(x.Grad, z.Grad);
+        Ops.Sum(Ops.Add(Ops.Mul(x, x), z)).Backward(createGraph: true);
+        Assert.Equal([3.0, 5.0], x.Grad!.ToArray<double>());
+        Assert.Equal([2.0, 2.0], z.Grad!.ToArray<double>());
+        x.Grad = null;
+        Assert.Equal([2.0, 2.0], z.Grad!.ToArray<double>());
+    }
+
+    [Fact]
+    public void BackwardWithCreateGraphGradIsDifferentiable()
+    {
+        // .Grad = 3x² with createGraph; Σ .Grad differentiates to 6x.
+        var x = Leaf(1, -2);
+        Ops.Sum(Ops.Mul(Ops.Mul(x, x), x)).Backward(createGraph: true);
+        Assert.True(x.Grad!.RequiresGrad);
+        var g2 = Autograd.Grad([Ops.Sum(x.Grad)], [x])[0];
+        Assert.Equal([6.0, -12.0], g2.ToArray<double>());
+    }
+
+    [Fact]
+    public void BackwardGradDoesNotAliasTheUpstreamGradient()
+    {
+        // With an explicit upstream gradient v and y = x + z, the rule returns v itself.
+        var x = Leaf(1, 2);
+        var z = Leaf(3, 4);
+        var v = Tensor.From([1.0, -1], 2);
+        Ops.Add(x, z).Backward(v);
+        Assert.NotSame(v, x.Grad);
+        x.Grad = null; // disposes x's gradient; v and z's gradient must live on
+        Assert.Equal([1.0, -1.0], v.ToArray<double>());
+        Assert.Equal([1.0, -1.0], z.Grad!.ToArray<double>());
+    }
+
+    [Fact]
     public void NoGradRecordsNothing()
     {
         var x = Leaf(1, 2);
