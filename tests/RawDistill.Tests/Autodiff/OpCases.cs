@@ -24,6 +24,9 @@ public static class OpCases
     static Tensor NonZero(int seed, params int[] shape) => AwayFromZero(seed, shape, 0.3, 1.5);
     static Tensor I32(int[] data, params int[] shape) => Tensor.From(data, shape);
 
+    /// <summary>A constant in the dtype of <paramref name="like"/>, so every case also runs in f32.</summary>
+    static Tensor Like(Tensor like, double[] data, params int[] shape) => Ops.Cast(Tensor.From(data, shape), like.DType);
+
     /// <summary>Two tensors whose values are all distinct (no ties between or within them).</summary>
     static (Tensor a, Tensor b) DistinctPair(int seed, int[] shapeA, int[] shapeB)
     {
@@ -91,8 +94,8 @@ public static class OpCases
             Add($"maximum_{ln}", x => Ops.Maximum(x[0], x[1]), () => { var (a, b) = DistinctPair(sa, la, lb); return [a, b]; });
             Add($"minimum_{ln}", x => Ops.Minimum(x[0], x[1]), () => { var (a, b) = DistinctPair(sb, la, lb); return [a, b]; });
         }
-        Add("where", x => Ops.Where(Tensor.From([1.0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1], 3, 4), x[0], x[1]), () => [R(30, 3, 4), R(31, 3, 4)]);
-        Add("where_bcast", x => Ops.Where(Tensor.From([1.0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1], 3, 4), x[0], x[1]), () => [R(32, 3, 4), R(33, 1, 4)]);
+        Add("where", x => Ops.Where(Like(x[0], [1.0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1], 3, 4), x[0], x[1]), () => [R(30, 3, 4), R(31, 3, 4)]);
+        Add("where_bcast", x => Ops.Where(Like(x[0], [1.0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1], 3, 4), x[0], x[1]), () => [R(32, 3, 4), R(33, 1, 4)]);
 
         // ---- reductions ----------------------------------------------------------------------
         Add("sum_all", x => Ops.Sum(x[0]), () => [R(40, 2, 3, 4)]);
@@ -183,9 +186,9 @@ public static class OpCases
         Add("batch_norm_train_NC", x => Ops.BatchNorm(x[0], x[1], x[2], null, null, training: true), () => [R(500, 6, 4), R(501, 4), R(502, 4)]);
         Add("batch_norm_train_NCHW", x => Ops.BatchNorm(x[0], x[1], x[2], null, null, training: true), () => [R(503, 3, 2, 3, 3), R(504, 2), R(505, 2)]);
         Add("batch_norm_train_no_affine", x => Ops.BatchNorm(x[0], null, null, null, null, training: true), () => [R(506, 2, 3, 2, 2)]);
-        Add("batch_norm_train_running_stats", x => Ops.BatchNorm(x[0], x[1], x[2], Tensor.Zeros([2], DType.F64), Tensor.Ones([2], DType.F64), training: true),
+        Add("batch_norm_train_running_stats", x => Ops.BatchNorm(x[0], x[1], x[2], Tensor.Zeros([2], x[0].DType), Tensor.Ones([2], x[0].DType), training: true),
             () => [R(507, 4, 2, 2, 2), R(508, 2), R(509, 2)]);
-        Add("batch_norm_eval", x => Ops.BatchNorm(x[0], x[1], x[2], Tensor.From([0.3, -0.2, 0.1], 3), Tensor.From([0.8, 1.5, 0.6], 3), training: false),
+        Add("batch_norm_eval", x => Ops.BatchNorm(x[0], x[1], x[2], Like(x[0], [0.3, -0.2, 0.1], 3), Like(x[0], [0.8, 1.5, 0.6], 3), training: false),
             () => [R(510, 4, 3, 2, 2), R(511, 3), R(512, 3)]);
         Add("group_norm_g2", x => Ops.GroupNorm(x[0], 2, x[1], x[2]), () => [R(513, 2, 4, 3, 3), R(514, 4), R(515, 4)]);
         Add("instance_norm", x => Ops.GroupNorm(x[0], 3, x[1], x[2]), () => [R(516, 2, 3, 3, 3), R(517, 3), R(518, 3)]);
