@@ -340,6 +340,28 @@ public class AutogradTests
     }
 
     [Fact]
+    public void DisposingAReductionResultReleasesItsMemoryWithoutAScope()
+    {
+        // Reductions without keepDim return a reshaped view of their raw result; the view
+        // must own the memory, so disposing it gives the memory back (no GC involved).
+        var x = Tensor.From([1.0, 5, 3, 2, 4, 6], 2, 3);
+        foreach (var y in new[] { Ops.Sum(x, [0]), Ops.Sum(x), Ops.Max(x, [1]), Ops.Max(x), Ops.Sum(x, [1], keepDim: true) })
+        {
+            var storage = y.Storage;
+            y.Dispose();
+            Assert.True(storage.IsReleased, "memory of a disposed reduction result was not released");
+        }
+    }
+
+    [Fact]
+    public void MaxGradientStillWorksAfterItsRawResultWasReleased()
+    {
+        var x = Leaf(1, 5, 3);
+        var y = Ops.Max(x, [0]);
+        Assert.Equal([0.0, 1.0, 0.0], Autograd.Grad([y], [x])[0].ToArray<double>());
+    }
+
+    [Fact]
     public void DetachSharesMemoryToo()
     {
         var x = Tensor.From([1.0, 2], 2);
