@@ -115,15 +115,26 @@ public sealed unsafe partial class CpuBackend
         long wCount = (long)g.K * crs;
         bool pointwise = IsPointwise(g);
         new Span<T>(dw, (int)wCount).Clear();
-        object gate = new();
-        // Each thread sums its images' contributions privately, then adds them to dw once.
-        Parallel.For(0, g.N,
-            () => (cols: pointwise ? null : new T[(long)crs * pq], acc: new T[wCount]),
-            (n, _, local) =>
+        // Deterministic sum over images: the images are split into a fixed set of
+        // contiguous chunks (not handed out by the scheduler); each chunk adds its images
+        // in order into its own buffer (chunk 0 straight into dw), and the buffers are
+        // added to dw in chunk order. (Per-thread accumulators summed under a lock, as
+        // before, grouped the images differently from run to run, so the weight gradient,
+        // and every training run built on it, was not bitwise reproducible.)
+        int chunks = Math.Max(1, Math.Min(g.N, Math.Min(Environment.ProcessorCount, 16)));
+        int per = (g.N + chunks - 1) / chunks;
+        var partial = new T[chunks][];
+        Parallel.For(0, chunks, ch =>
+        {
+            int n0 = ch * per, n1 = Math.Min(g.N, n0 + per);
+            var cols = pointwise ? null : new T[(long)crs * pq];
+            var own = ch == 0 ? null : new T[wCount];
+            partial[ch] = own!;
+            fixed (T* colsPtr = cols)
+            fixed (T* ownPtr = own)
             {
-                fixed (T* colsPtr = local.cols)
-                fixed (T* accPtr = local.acc)
-                {
+                T* acc = ch == 0 ? dw : ownPtr;
+                for (int n = n0; n < n1; n++)
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
                         T* xg = x + ((long)n * g.C + grp * g.CPerGroup) * hw;
@@ -134,19 +145,13 @@ public sealed unsafe partial class CpuBackend
                             src = colsPtr;
                         }
                         T* dyg = dy + ((long)n * g.K + grp * g.KPerGroup) * pq;
-                        GemmT(false, true, g.KPerGroup, crs, pq, 1.0, dyg, pq, src, pq, 1.0, accPtr + (long)grp * g.KPerGroup * crs, crs);
+                        GemmT(false, true, g.KPerGroup, crs, pq, 1.0, dyg, pq, src, pq, 1.0, acc + (long)grp * g.KPerGroup * crs, crs);
                     }
-                }
-                return local;
-            },
-            local =>
-            {
-                lock (gate)
-                {
-                    var d = new Span<T>(dw, (int)wCount);
-                    System.Numerics.Tensors.TensorPrimitives.Add(d, local.acc, d);
-                }
-            });
+            }
+        });
+        var d = new Span<T>(dw, (int)wCount);
+        for (int ch = 1; ch < chunks; ch++)
+            System.Numerics.Tensors.TensorPrimitives.Add(d, partial[ch], d);
     }
 
     /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside).</summary>
