@@ -249,6 +249,20 @@ public class AutogradTests
         Assert.Equal([1.0], Autograd.Grad([Ops.Sum(y)], [x])[0].ToArray<double>());
     }
 
+    [Fact]
+    public void ConvWeightGradientIsBitwiseReproducible()
+    {
+        // The weight gradient sums over images in parallel; the grouping of that sum must
+        // not depend on thread scheduling, or identical runs drift apart.
+        using var scope = TensorScope.Begin();
+        var geo = new RawDistill.Backends.Conv2dGeometry(32, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1, 1);
+        var x = Tensor.Normal(geo.InputShape, 0, 1, new RawDistill.Random.Generator(1));
+        var dy = Tensor.Normal(geo.OutputShape, 0, 1, new RawDistill.Random.Generator(2));
+        var first = Ops.Conv2dBackwardWeight(x, dy, geo).ToArray<float>();
+        for (int t = 0; t < 30; t++)
+            Assert.True(first.AsSpan().SequenceEqual(Ops.Conv2dBackwardWeight(x, dy, geo).ToArray<float>()), $"run {t} differs from the first");
+    }
+
     // ---- memory: scopes, disposal, views -----------------------------------------------------
 
     [Fact]
