@@ -137,9 +137,13 @@ public class SecondOrderTests
         l.RequiresGrad = true;
         var y = Tensor.From<double>(Yv, [N, Outputs]);
         Tensor[] theta = [w, b, l];
+        // The inner gradients need a graph only when something will be differentiated
+        // through them: the analytic pass. The finite-difference evaluations (no input
+        // requires gradients) take the plain path, which must give the same values.
+        bool createGraph = x.RequiresGrad || eta.RequiresGrad || (w0?.RequiresGrad ?? false);
         for (int step = 0; step < 2; step++)
         {
-            var g = Autograd.Grad([Loss(theta, x, y)], theta, createGraph: true);
+            var g = Autograd.Grad([Loss(theta, x, y)], theta, createGraph: createGraph);
             theta = theta.Select((p, i) => Ops.Sub(p, Ops.Mul(g[i], eta))).ToArray();
         }
         Tensor? outer = null;
@@ -164,6 +168,70 @@ public class SecondOrderTests
     public void UnrolledSgdGradientWrtInitialWeights()
     {
         Check("unrolled_sgd(X, W₀)", xs => Unrolled(xs[0], Tensor.Scalar(0.5, DType.F64), xs[1]), [Inputs(), Tensor.From<double>(W0, WShape)]);
+    }
+
+    /// <summary>
+    /// The same two unrolled steps through the layers of the ConvNet students MKDT trains:
+    /// conv → norm (instance / batch, with affine parameters in θ) → relu → pool (avg / max)
+    /// → linear. θ = {conv w, conv b, γ, β, linear w}.
+    /// </summary>
+    [Theory]
+    [InlineData("instance", "avg")]
+    [InlineData("batch", "avg")]
+    [InlineData("batch", "max")]
+    [InlineData("none", "max")]
+    public void UnrolledSgdThroughConvNetLayers(string norm, string pool)
+    {
+        const int n = 2, cin = 2, hw = 6, cout = 3, outputs = 2;
+        double[] w0 = Randn(910, [cout, cin, 3, 3], 0.4).ToArray<double>(), b0 = Randn(911, [cout], 0.1).ToArray<double>();
+        double[] g0 = Uniform(912, [cout], 0.8, 1.2).ToArray<double>(), be0 = Randn(913, [cout], 0.1).ToArray<double>();
+        double[] l0 = Randn(914, [outputs, cout * 3 * 3], 0.3).ToArray<double>(), yv = Randn(915, [n, outputs]).ToArray<double>();
+        int[][] shapes = [[cout, cin, 3, 3], [cout], [cout], [cout], [outputs, cout * 9]];
+        double[][] init = [w0, b0, g0, be0, l0];
+        var targets = shapes.Select((sh, i) => Randn(920 + i, sh, 0.3).ToArray<double>()).ToArray();
+
+        Tensor Forward(Tensor[] th, Tensor x)
+        {
+            var h = Ops.Conv2d(x, th[0], th[1], stride: 1, padding: 1);                 // [n, cout, 6, 6]
+            h = norm switch
+            {
+                "instance" => Ops.GroupNorm(h, cout, th[2], th[3]),
+                "batch" => Ops.BatchNorm(h, th[2], th[3], null, null, training: true),
+                _ => Ops.Add(Ops.Mul(h, Ops.Reshape(th[2], 1, cout, 1, 1)), Ops.Reshape(th[3], 1, cout, 1, 1)),
+            };
+            h = Ops.Relu(h);
+            h = pool == "avg" ? Ops.AvgPool2d(h, 2) : Ops.MaxPool2d(h, 2);             // [n, cout, 3, 3]
+            return Ops.Linear(Ops.Flatten(h), th[4]);
+        }
+
+        Tensor Outer(Tensor[] xs)
+        {
+            var x = xs[0];
+            var y = Tensor.From<double>(yv, [n, outputs]);
+            var theta = init.Select((v, i) =>
+            {
+                var t = Tensor.From<double>(v, shapes[i]);
+                t.RequiresGrad = true;
+                return t;
+            }).ToArray();
+            for (int step = 0; step < 2; step++)
+            {
+                var g = Autograd.Grad([Ops.Mse(Forward(theta, x), y)], theta, createGraph: x.RequiresGrad);
+                theta = theta.Select((p, i) => Ops.Sub(p, Ops.Mul(g[i], 0.3))).ToArray();
+            }
+            Tensor? outer = null;
+            for (int i = 0; i < theta.Length; i++)
+            {
+                var d = Ops.Sub(theta[i], Tensor.From<double>(targets[i], shapes[i]));
+                var term = Ops.Sum(Ops.Mul(d, d));
+                outer = outer == null ? term : Ops.Add(outer, term);
+            }
+            return outer!;
+        }
+
+        // Max-pool inputs must stay clear of ties, and relu inputs clear of 0: random
+        // normal inputs give both with probability ~1, and the seed is fixed.
+        Check($"unrolled_sgd[{norm}, {pool}](X)", Outer, [Randn(930, [n, cin, hw, hw])]);
     }
 
     [Fact]
