@@ -233,6 +233,37 @@ public class AutogradTests
     }
 
     [Fact]
+    public void GradRunsOnlyTheRulesBetweenOutputsAndInputs()
+    {
+        // An unrolled loop asks at each step for ∂loss/∂θ_k, θ_k a non-leaf with the whole
+        // history of earlier steps behind it. Rules behind θ_k lead to nothing that was
+        // asked for; running them would make step k cost O(k) and an unrolled loop O(k²)
+        // in time and memory (MKDT's inner loop).
+        using var scope = TensorScope.Begin();
+        int probeRuns = 0;
+        var w = Leaf(0.5, -1, 2);
+        var x = Tensor.From([1.0, 2, 3], 3);
+        Tensor probe;
+        using (GradMode.NoGrad()) probe = Ops.Clone(w);
+        var theta = Ops.Record(probe, "probe", [w], g => { probeRuns++; return [g]; });
+        var perStep = new List<int>();
+        for (int step = 0; step < 6; step++)
+        {
+            int before = scope.Count;
+            var d = Ops.Sub(Ops.Mul(theta, x), Tensor.Ones([3], DType.F64));
+            var loss = Ops.Sum(Ops.Mul(d, d));
+            var g = Autograd.Grad([loss], [theta], createGraph: true)[0];
+            theta = Ops.Sub(theta, Ops.Mul(g, 0.01));
+            perStep.Add(scope.Count - before);
+        }
+        Assert.Equal(0, probeRuns);
+        Assert.All(perStep, c => Assert.Equal(perStep[0], c));
+        // Differentiating the end of the loop with respect to the leaf runs the whole history once.
+        Autograd.Grad([Ops.Sum(theta)], [w]);
+        Assert.Equal(1, probeRuns);
+    }
+
+    [Fact]
     public void SeveralOutputsAreSummed()
     {
         var x = Leaf(1, 2);
