@@ -25,6 +25,7 @@ public class ForwardReferenceTests
         double tol = dtype == DType.F64 ? 1e-11 : 2e-5;
         for (int i = 0; i < a.Length; i++)
         {
+            if (a[i] == expected[i]) continue; // exact, infinities included
             double err = Math.Abs(a[i] - expected[i]);
             if (!(err <= tol * (1 + Math.Abs(expected[i]))))
                 Assert.Fail($"{what} ({dtype}): element {i} is {a[i]:G10}, expected {expected[i]:G10}");
@@ -333,6 +334,21 @@ public class ForwardReferenceTests
         var t = Ops.Permute(Tensor.From(Enumerable.Range(0, 24).Select(i => (double)i).ToArray(), 2, 3, 4), 2, 0, 1);
         Assert.Equal([4, 2, 3], t.Shape);
         Assert.Equal(1 * 1 + 4 * 0 + 12 * 1, H(t)[1 * 6 + 1 * 3 + 0]); // t[1, 1, 0] = x[1, 0, 1]
+    }
+
+    [Theory]
+    [MemberData(nameof(DTypes))]
+    public void WhereSelectsAndNeverBlends(DType dt)
+    {
+        // The unselected side may hold ±inf or NaN (log(0), 0/0, −inf masking); they must
+        // not leak into the result (0·inf = NaN would).
+        using var scope = TensorScope.Begin();
+        var mask = Tensor.From([1.0, 0, 0, 1, 0, 1], 2, 3).Cast(dt);
+        var a = Tensor.From([1.0, double.NegativeInfinity, double.NaN, 2, 3, 4], 2, 3).Cast(dt);
+        var b = Tensor.From([double.PositiveInfinity, 6, 7], 1, 3).Cast(dt); // broadcast over rows
+        Close([1, 6, 7, 2, 6, 4], Ops.Where(mask, a, b), dt, "where");
+        var col = Tensor.From([0.0, 1], 2, 1).Cast(dt);                       // broadcast mask
+        Close([double.PositiveInfinity, 6, 7, 2, 3, 4], Ops.Where(col, a, b), dt, "where, column mask");
     }
 
     // ---- linear algebra ----------------------------------------------------------------------
