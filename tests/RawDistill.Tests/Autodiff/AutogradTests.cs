@@ -86,6 +86,8 @@ public class AutogradTests
         Ops.Sum(Ops.Add(Ops.Mul(x, x), z)).Backward(createGraph: true);
         Assert.Equal([3.0, 5.0], x.Grad!.ToArray<double>());
         Assert.Equal([2.0, 2.0], z.Grad!.ToArray<double>());
+        // The accumulated .Grad = 2x + 1 is still differentiable: Σ .Grad → 2.
+        Assert.Equal([2.0, 2.0], Autograd.Grad([Ops.Sum(x.Grad)], [x])[0].ToArray<double>());
         x.Grad = null;
         Assert.Equal([2.0, 2.0], z.Grad!.ToArray<double>());
     }

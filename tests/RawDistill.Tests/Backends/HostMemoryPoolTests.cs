@@ -3,6 +3,7 @@ namespace RawDistill.Tests.Backends;
 using RawDistill.Backends.Cpu;
 
 /// <summary>The caching host allocator: reuse by size, newest first; trimming oldest first; byte accounting.</summary>
+[Trait("Category", "Backend")]
 public unsafe class HostMemoryPoolTests
 {
     [Fact]
