@@ -16,11 +16,14 @@ public unsafe class CpuGemmTests
     private const double FloatTolerance = 1e-5;
     private const double DoubleTolerance = 1e-13;
 
-    /// <summary>(m, n, k): odd sizes, exact and off-by-one tiles (14×32, 6×16, 4×4), several KC slices, tiny.</summary>
+    /// <summary>
+    /// (m, n, k): odd sizes, exact and off-by-one tiles (14×32, 6×16, 4×4), several KC slices, tiny;
+    /// 129³ and 5×2000×300 take the parallel row/column split, 5×33×20000 the parallel k split.
+    /// </summary>
     public static readonly (int M, int N, int K)[] Sizes =
     [
         (1, 1, 1), (7, 7, 7), (1, 65, 33), (65, 1, 33), (33, 65, 129), (65, 33, 7),
-        (14, 32, 256), (15, 33, 257), (13, 31, 255), (6, 16, 8), (129, 129, 129), (28, 96, 600), (5, 2000, 300),
+        (14, 32, 256), (15, 33, 257), (13, 31, 255), (6, 16, 8), (129, 129, 129), (28, 96, 600), (5, 2000, 300), (5, 33, 20000),
     ];
 
     public static TheoryData<bool, bool, int> Cases()
