@@ -53,7 +53,7 @@ internal static unsafe class GemmDriver<T, TKernel>
         T* partial = (T*)GemmBufferPool.Rent((nuint)(parts - 1) * (nuint)mn * (nuint)sizeof(T), out nuint capacity);
         try
         {
-            Parallel.For(0, parts, t =>
+            Parallel.For(0, parts, Workers(parts), t =>
             {
                 int k0 = Math.Min(k, (int)((long)slices * t / parts) * TKernel.KC);
                 int k1 = Math.Min(k, (int)((long)slices * (t + 1) / parts) * TKernel.KC);
@@ -139,7 +139,7 @@ internal static unsafe class GemmDriver<T, TKernel>
 
         // Pack the shared B panel: contiguous runs of NR panels per worker.
         int packChunks = Math.Min(threads, nPanels);
-        Parallel.For(0, packChunks, t =>
+        Parallel.For(0, packChunks, Workers(threads), t =>
         {
             int q0 = (int)((long)nPanels * t / packChunks), q1 = (int)((long)nPanels * (t + 1) / packChunks);
             GemmPacking<T, TKernel>.PackB(s.TransB, s.B, s.Ldb, s.Pc, s.Jc, s.Kc, s.Nc, q0, q1, s.BPack);
@@ -159,6 +159,7 @@ internal static unsafe class GemmDriver<T, TKernel>
         Parallel.For(
             0,
             rowBlocks * colBlocks,
+            Workers(threads),
             () => (Ptr: (nint)GemmBufferPool.Rent(aBytes, out nuint cap), Capacity: cap),
             (item, _, buffer) =>
             {
@@ -170,6 +171,12 @@ internal static unsafe class GemmDriver<T, TKernel>
             },
             buffer => GemmBufferPool.Return((void*)buffer.Ptr, buffer.Capacity));
     }
+
+    /// <summary>
+    /// Caps the TPL at the requested thread count: there can be more work items than threads, and
+    /// without a cap a many-core machine would run them all at once (ignoring CpuGemm.MaxThreads).
+    /// </summary>
+    private static ParallelOptions Workers(int threads) => new() { MaxDegreeOfParallelism = threads };
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
