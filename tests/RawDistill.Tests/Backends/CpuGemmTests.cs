@@ -118,6 +118,17 @@ public unsafe class CpuGemmTests
     }
 
     [Fact]
+    public void ConcurrentCallsDoNotShareBuffers()
+    {
+        // Packing buffers come from a process-wide pool: calls from several threads at once must
+        // each get their own (sizes differ so a mix-up would be visible).
+        Parallel.For(0, 8, i =>
+        {
+            Check<float>(&CpuGemm.Sgemm, i % 2 == 1, i % 3 == 1, 40 + 13 * i, 70 - 5 * i, 300 + 7 * i, 1, 0.5, i % 2, FloatTolerance, 100 + i);
+        });
+    }
+
+    [Fact]
     public void KZeroScalesCByBeta()
     {
         float[] c = [1, 2, 3, 4, 5, 6];
