@@ -18,7 +18,7 @@ public unsafe class CpuGemmTests
 
     /// <summary>
     /// (m, n, k): odd sizes, exact and off-by-one tiles (14×32, 6×16, 4×4), several KC slices, tiny;
-    /// 129³ and 5×2000×300 take the parallel row/column split, 5×33×20000 the parallel k split.
+    /// all below CpuGemm.WorkPerThread, so single-threaded (see <see cref="ParallelShapes"/>).
     /// </summary>
     public static readonly (int M, int N, int K)[] Sizes =
     [
@@ -42,6 +42,13 @@ public unsafe class CpuGemmTests
 
         return data;
     }
+
+    /// <summary>
+    /// Shapes with at least 2·CpuGemm.WorkPerThread multiply-adds, so that on a machine with ≥ 2
+    /// cores they take the parallel paths: row split, column split (C is one MR panel tall) and
+    /// k split (C is so small that per-slice barriers would dominate).
+    /// </summary>
+    public static readonly (int M, int N, int K)[] ParallelShapes = [(300, 260, 450), (5, 7000, 1000), (8, 40, 110000)];
 
     private static readonly (double Alpha, double Beta)[] Scalars = [(1, 0), (0.75, -1.5), (-2, 1)];
 
@@ -73,6 +80,21 @@ public unsafe class CpuGemmTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void ParallelPathsMatchReference(bool transA, bool transB)
+    {
+        Assert.True(ParallelShapes.All(s => (long)s.M * s.N * s.K >= 2 * CpuGemm.WorkPerThread));
+        foreach (var (m, n, k) in ParallelShapes)
+        {
+            Check<float>(&CpuGemm.Sgemm, transA, transB, m, n, k, 0.75, 0, 1, FloatTolerance, m);
+            Check<double>(&CpuGemm.Dgemm, transA, transB, m, n, k, -1, 0.5, 0, DoubleTolerance, n);
+        }
+    }
+
     /// <summary>The dispatcher only runs the widest kernel; this runs each one the CPU supports.</summary>
     [Theory]
     [InlineData(false, false)]
@@ -81,7 +103,7 @@ public unsafe class CpuGemmTests
     [InlineData(true, false)]
     public void EverySupportedKernelMatchesReference(bool transA, bool transB)
     {
-        foreach (var (m, n, k) in new[] { (33, 65, 129), (129, 129, 129), (5, 2000, 300) })
+        foreach (var (m, n, k) in new[] { (33, 65, 129), (129, 129, 129), (300, 260, 450) })
         {
             if (Avx512MicroKernel<float>.IsSupported)
             {
@@ -111,9 +133,9 @@ public unsafe class CpuGemmTests
     [Fact]
     public void LargeMSpansSeveralRowBlocks()
     {
-        // m > MC (504) in both the single-threaded (small n·k) and the parallel path.
+        // m > MC (504): several row blocks on one thread, and (1100·70·500 multiply-adds) on two.
         Check<float>(&CpuGemm.Sgemm, false, false, 1100, 9, 11, 1, 0, 0, FloatTolerance, 9);
-        Check<float>(&CpuGemm.Sgemm, true, false, 1100, 70, 40, 1, 1, 0, FloatTolerance, 10);
+        Check<float>(&CpuGemm.Sgemm, true, false, 1100, 70, 500, 1, 1, 0, FloatTolerance, 10);
         Check<double>(&CpuGemm.Dgemm, false, true, 600, 70, 60, 1, 0, 0, DoubleTolerance, 11);
     }
 
