@@ -1,13 +1,15 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace RawDistill.Benchmarks;
 
 /// <summary>
-/// The f32 operands of an m×n×k GEMM (A: m·k, B: k·n, C: m·n values, densely stored in either
+/// The operands of an m×n×k GEMM (A: m·k, B: k·n, C: m·n values, densely stored in either
 /// orientation) in 64-byte-aligned native memory, A and B filled with uniform values in [-1, 1),
 /// so both GEMMs under comparison see identical, identically aligned operands.
 /// </summary>
-internal sealed unsafe class GemmMatrices : IDisposable
+internal sealed unsafe class GemmMatrices<T> : IDisposable
+    where T : unmanaged, IFloatingPoint<T>
 {
     public GemmMatrices(int n, int seed = 42)
         : this(n, n, n, seed)
@@ -23,15 +25,15 @@ internal sealed unsafe class GemmMatrices : IDisposable
         var rng = new Random(seed);
         for (long i = 0; i < (long)m * k; i++)
         {
-            A[i] = (float)(rng.NextDouble() * 2 - 1);
+            A[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
         }
 
         for (long i = 0; i < (long)k * n; i++)
         {
-            B[i] = (float)(rng.NextDouble() * 2 - 1);
+            B[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
         }
 
-        new Span<float>(C, checked((int)((long)m * n))).Clear();
+        new Span<T>(C, checked((int)((long)m * n))).Clear();
     }
 
     public int M { get; }
@@ -40,19 +42,14 @@ internal sealed unsafe class GemmMatrices : IDisposable
 
     public int K { get; }
 
-    public float* A { get; }
+    public T* A { get; }
 
-    public float* B { get; }
+    public T* B { get; }
 
-    public float* C { get; }
+    public T* C { get; }
 
-    /// <summary>Floating-point operations of one n×n×n GEMM (a multiply and an add per term).</summary>
-    public static double Flops(int n) => 2.0 * n * n * n;
-
-    /// <summary>Floating-point operations of this m×n×k GEMM.</summary>
+    /// <summary>Floating-point operations of this m×n×k GEMM (a multiply and an add per term).</summary>
     public double Flops() => 2.0 * M * N * K;
-
-    private static float* Alloc(long count) => (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(1, count) * sizeof(float), 64);
 
     public void Dispose()
     {
@@ -60,4 +57,6 @@ internal sealed unsafe class GemmMatrices : IDisposable
         NativeMemory.AlignedFree(B);
         NativeMemory.AlignedFree(C);
     }
+
+    private static T* Alloc(long count) => (T*)NativeMemory.AlignedAlloc((nuint)Math.Max(1, count) * (nuint)sizeof(T), 64);
 }
