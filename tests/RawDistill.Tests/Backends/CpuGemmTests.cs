@@ -268,24 +268,49 @@ public unsafe class CpuGemmTests
             gemm(transA, transB, m, n, k, T.CreateChecked(alpha), pa, lda, pb, ldb, T.CreateChecked(beta), pc, ldc);
         }
 
+        // The reference reads op(A) and op(B)ᵀ as contiguous double rows (fast enough for the
+        // 35M-term parallel shapes) and checks rows in parallel; the first failure is reported.
+        double[] opA = new double[(long)m * k], opBt = new double[(long)n * k];
         for (int i = 0; i < m; i++)
         {
-            for (int j = 0; j < ldc; j++)
+            for (int p = 0; p < k; p++)
+            {
+                opA[(long)i * k + p] = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
+            }
+        }
+
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++)
+            {
+                opBt[(long)j * k + p] = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
+            }
+        }
+
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Parallel.For(0, m, i =>
+        {
+            var aRow = new ReadOnlySpan<double>(opA, i * k, k);
+            for (int j = 0; j < ldc && failures.IsEmpty; j++)
             {
                 double got = double.CreateChecked(c[i * ldc + j]);
                 if (j >= n)
                 {
-                    Assert.True(double.IsNaN(got), $"C padding ({i},{j}) was written");
+                    if (!double.IsNaN(got))
+                    {
+                        failures.Enqueue($"C padding ({i},{j}) was written");
+                    }
+
                     continue;
                 }
 
+                var bRow = new ReadOnlySpan<double>(opBt, j * k, k);
                 double sum = 0, scale = 0;
                 for (int p = 0; p < k; p++)
                 {
-                    double av = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
-                    double bv = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
-                    sum += av * bv;
-                    scale += Math.Abs(av * bv);
+                    double ab = aRow[p] * bRow[p];
+                    sum += ab;
+                    scale += Math.Abs(ab);
                 }
 
                 double expected = alpha * sum;
@@ -298,11 +323,15 @@ public unsafe class CpuGemmTests
                 }
 
                 double err = Math.Abs(got - expected);
-                Assert.True(
-                    err <= tolerance * scale,
-                    $"{typeof(T).Name} tA={transA} tB={transB} m={m} n={n} k={k} α={alpha} β={beta} pad={pad}: C[{i},{j}] = {got}, expected {expected}, |err| = {err:E2} > {tolerance:E0}·{scale:E2}");
+                if (!(err <= tolerance * scale))
+                {
+                    failures.Enqueue(
+                        $"{typeof(T).Name} tA={transA} tB={transB} m={m} n={n} k={k} α={alpha} β={beta} pad={pad}: C[{i},{j}] = {got}, expected {expected}, |err| = {err:E2} > {tolerance:E0}·{scale:E2}");
+                }
             }
-        }
+        });
+
+        Assert.True(failures.IsEmpty, failures.TryPeek(out string? first) ? first : null);
     }
 
     /// <summary>rows×cols values in [-1, 1) with row stride ld; the padding columns are NaN.</summary>
