@@ -22,7 +22,7 @@ internal sealed unsafe class GemmMatrices<T> : IDisposable
         A = Alloc((long)m * k);
         B = Alloc((long)k * n);
         C = Alloc((long)m * n);
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         for (long i = 0; i < (long)m * k; i++)
         {
             A[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);

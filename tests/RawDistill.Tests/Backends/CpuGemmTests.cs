@@ -144,7 +144,7 @@ public unsafe class CpuGemmTests
     {
         // Fuzz: sizes 0..80 (zero included), random transposes, padding and scalars, every
         // kernel this CPU supports; seeded, so a failure reproduces.
-        var rng = new Random(2026);
+        var rng = new System.Random(2026);
         double[] scalars = [0, 1, -1, 0.3];
         for (int iter = 0; iter < 300; iter++)
         {
@@ -249,7 +249,7 @@ public unsafe class CpuGemmTests
         bool transA, bool transB, int m, int n, int k, double alpha, double beta, int pad, double tolerance, int seed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rng = new Random(seed);
+        var rng = new System.Random(seed);
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
         // BLAS wants ld ≥ 1 even for an empty dimension.
@@ -335,7 +335,7 @@ public unsafe class CpuGemmTests
     }
 
     /// <summary>rows×cols values in [-1, 1) with row stride ld; the padding columns are NaN.</summary>
-    private static T[] Random<T>(Random rng, int rows, int cols, int ld)
+    private static T[] Random<T>(System.Random rng, int rows, int cols, int ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = new T[Math.Max(1, rows * ld)];
