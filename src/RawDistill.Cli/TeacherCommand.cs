@@ -25,6 +25,9 @@ public sealed class TeacherOptions
     [Option("arch", Default = "convnet", HelpText = "train: encoder architecture, convnet | resnet10 | resnet18 (CIFAR stem).")]
     public string Arch { get; set; } = "convnet";
 
+    [Option("widths", HelpText = "train: ConvNet block widths (default 32,64,128).")]
+    public string? Widths { get; set; }
+
     [Option("epochs", HelpText = "train: epochs (default 15 for fashion-mnist-mini, else 100).")]
     public int? Epochs { get; set; }
 
@@ -121,7 +124,7 @@ public static class TeacherCommand
         }
     }
 
-    static int[] ParseWidths(string s)
+    static int[] ParseWidths(string s, string flag = "--projector")
     {
         try
         {
@@ -131,7 +134,7 @@ public static class TeacherCommand
         }
         catch (FormatException)
         {
-            throw new CliException($"--projector: expected comma-separated positive widths such as 512,512,512, got '{s}'");
+            throw new CliException($"{flag}: expected comma-separated positive widths such as 512,512,512, got '{s}'");
         }
     }
 
@@ -142,6 +145,7 @@ public static class TeacherCommand
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
         string output = o.Out ?? "teacher.safetensors";
         string checkpoint = o.Checkpoint ?? output + ".ckpt";
+        foreach (var f in new[] { output, checkpoint }) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(f))!);
         var splits = LoadData(o.Data);
         var data = splits.Train;
 
@@ -180,6 +184,11 @@ public static class TeacherCommand
             {
                 options.Validate();
                 encoder = EncoderConfig.Default(o.Arch, data.Channels, data.Height);
+                if (o.Widths != null)
+                {
+                    if (encoder.Arch != "convnet") throw new CliException("--widths: only for --arch convnet");
+                    encoder = encoder with { Widths = ParseWidths(o.Widths, "--widths") };
+                }
             }
             catch (ArgumentException e)
             {
