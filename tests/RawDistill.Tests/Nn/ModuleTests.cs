@@ -129,6 +129,25 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void ParameterGradientsAreBitReproducible()
+    {
+        // Resuming a run exactly needs the same gradients every time (the CPU conv weight
+        // gradient once merged per-thread sums in completion order).
+        using var m = new ConvNet(new ConvNetConfig(new ImageShape(3, 16), [8, 8], ConvNorm.Batch, ConvPool.Avg, true, null, 4), new Generator(1));
+        var x = Input(n: 32);
+        float[][]? first = null;
+        for (int run = 0; run < 5; run++)
+        {
+            using var scope = TensorScope.Begin();
+            var y = m.Forward(x);
+            var grads = Autograd.Grad([Ops.Mean(Ops.Mul(y, y))], m.Parameters().ToArray()).Select(g => g.ToArray<float>()).ToArray();
+            first ??= grads;
+            for (int i = 0; i < grads.Length; i++) Assert.Equal(first[i], grads[i]);
+        }
+        x.Dispose();
+    }
+
+    [Fact]
     public void InitializationMatchesPyTorchDefaultsAndIsSeeded()
     {
         using var conv = new Conv2d(16, 32, 3, rng: new Generator(42));

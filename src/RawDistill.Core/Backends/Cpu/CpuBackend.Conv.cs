@@ -115,38 +115,40 @@ public sealed unsafe partial class CpuBackend
         long wCount = (long)g.K * crs;
         bool pointwise = IsPointwise(g);
         new Span<T>(dw, (int)wCount).Clear();
-        object gate = new();
-        // Each thread sums its images' contributions privately, then adds them to dw once.
-        Parallel.For(0, g.N,
-            () => (cols: pointwise ? null : new T[(long)crs * pq], acc: new T[wCount]),
-            (n, _, local) =>
+        // Deterministic reduction over the batch: the images are split into a fixed number of
+        // contiguous chunks, each chunk sums its images' contributions into its own buffer, and
+        // the buffers are added to dw in chunk order. (Thread-local accumulators merged in
+        // completion order, as before, made the weight gradient differ in the last bits from run
+        // to run, so training runs and --resume were not bit-reproducible.)
+        int chunks = Math.Min(g.N, Environment.ProcessorCount);
+        var partial = new T[chunks][];
+        Parallel.For(0, chunks, c =>
+        {
+            var cols = pointwise ? null : new T[(long)crs * pq];
+            var acc = new T[wCount];
+            fixed (T* colsPtr = cols)
+            fixed (T* accPtr = acc)
             {
-                fixed (T* colsPtr = local.cols)
-                fixed (T* accPtr = local.acc)
+                for (long n = (long)g.N * c / chunks; n < (long)g.N * (c + 1) / chunks; n++)
                 {
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        T* xg = x + ((long)n * g.C + grp * g.CPerGroup) * hw;
+                        T* xg = x + (n * g.C + grp * g.CPerGroup) * hw;
                         T* src = xg;
                         if (!pointwise)
                         {
                             Im2Col(g, xg, colsPtr);
                             src = colsPtr;
                         }
-                        T* dyg = dy + ((long)n * g.K + grp * g.KPerGroup) * pq;
+                        T* dyg = dy + (n * g.K + grp * g.KPerGroup) * pq;
                         GemmT(false, true, g.KPerGroup, crs, pq, 1.0, dyg, pq, src, pq, 1.0, accPtr + (long)grp * g.KPerGroup * crs, crs);
                     }
                 }
-                return local;
-            },
-            local =>
-            {
-                lock (gate)
-                {
-                    var d = new Span<T>(dw, (int)wCount);
-                    System.Numerics.Tensors.TensorPrimitives.Add(d, local.acc, d);
-                }
-            });
+            }
+            partial[c] = acc;
+        });
+        var d = new Span<T>(dw, (int)wCount);
+        foreach (var acc in partial) System.Numerics.Tensors.TensorPrimitives.Add(d, acc, d);
     }
 
     /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside).</summary>
