@@ -28,7 +28,7 @@ public sealed class TeacherOptions
     [Option("widths", HelpText = "train: ConvNet block widths (default 32,64,128).")]
     public string? Widths { get; set; }
 
-    [Option("epochs", HelpText = "train: epochs (default 15 for fashion-mnist-mini, else 100).")]
+    [Option("epochs", HelpText = "train: epochs (default 10 for fashion-mnist-mini, else 100).")]
     public int? Epochs { get; set; }
 
     [Option("batch", Default = 256, HelpText = "train: images per step (two views each); eval/embed: images per forward batch.")]
@@ -49,8 +49,8 @@ public sealed class TeacherOptions
     [Option("projector", Default = "512,512,512", HelpText = "train: projector widths (hidden..., output); 2048,2048,2048 at CIFAR scale.")]
     public string Projector { get; set; } = "512,512,512";
 
-    [Option("lambda-off", HelpText = "train: off-diagonal weight; default 5e-3 · 8192 / (projector output width).")]
-    public double? LambdaOff { get; set; }
+    [Option("lambda-off", HelpText = "train: off-diagonal weight λ_off: a number (default 5e-3), or 'scaled' for 5e-3 · 8192 / (projector output width).")]
+    public string? LambdaOff { get; set; }
 
     [Option("optimizer", Default = "lars", HelpText = "train: lars | sgd.")]
     public string Optimizer { get; set; } = "lars";
@@ -169,10 +169,10 @@ public static class TeacherCommand
             if (o.Batch < 2) throw new CliException("--batch: expected at least 2");
             var options = new BarlowTwinsOptions
             {
-                Epochs = o.Epochs ?? (DataSpec.Parse(o.Data).Format == DataFormat.FashionMnistMini ? 15 : 100),
+                Epochs = o.Epochs ?? (DataSpec.Parse(o.Data).Format == DataFormat.FashionMnistMini ? 10 : 100),
                 Batch = o.Batch,
                 Projector = ParseWidths(o.Projector),
-                LambdaOff = o.LambdaOff,
+                LambdaOff = ParseLambdaOff(o.LambdaOff, ParseWidths(o.Projector)[^1]),
                 Optimizer = o.Optimizer.ToLowerInvariant(),
                 Lr = o.Lr,
                 WeightDecay = o.WeightDecay,
@@ -227,6 +227,14 @@ public static class TeacherCommand
             Console.WriteLine($"wrote teacher {output} ({trainer.EncoderConfig.Arch}, {trainer.Encoder.FeatureDim}-d, {trainer.CompletedEpochs} epochs, final loss {losses[^1]:F3}) in {Format(clock.Elapsed)}; checkpoint {checkpoint}");
         }
         return 0;
+    }
+
+    static double? ParseLambdaOff(string? s, int projectorOutput)
+    {
+        if (s == null) return null;
+        if (s.Trim().Equals("scaled", StringComparison.OrdinalIgnoreCase)) return BarlowTwinsOptions.ScaledLambdaOff(projectorOutput);
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0) return v;
+        throw new CliException($"--lambda-off: expected a non-negative number or 'scaled', got '{s}'");
     }
 
     static ImageDataset PrepareTrainImages(ImageDataset data, EncoderConfig encoder, ulong seed, int? count)

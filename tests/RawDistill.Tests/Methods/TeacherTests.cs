@@ -181,12 +181,13 @@ public sealed class TeacherTests : IDisposable
     }
 
     [Fact]
-    public void LambdaOffScalesAsOneOverTheProjectorWidth()
+    public void LambdaOffIsThePapersValueUnlessScaledAsOneOverTheWidth()
     {
+        Assert.Equal(5e-3, new BarlowTwinsOptions { Projector = [512, 512, 512] }.EffectiveLambdaOff);
+        Assert.Equal(0.1, new BarlowTwinsOptions { LambdaOff = 0.1 }.EffectiveLambdaOff);
         Assert.Equal(5e-3, BarlowTwinsOptions.ScaledLambdaOff(8192), 15);
         Assert.Equal(0.02, BarlowTwinsOptions.ScaledLambdaOff(2048), 15);
-        Assert.Equal(0.08, new BarlowTwinsOptions { Projector = [512, 512, 512] }.EffectiveLambdaOff, 15);
-        Assert.Equal(0.1, new BarlowTwinsOptions { LambdaOff = 0.1 }.EffectiveLambdaOff);
+        Assert.Equal(0.08, BarlowTwinsOptions.ScaledLambdaOff(512), 15);
     }
 
     [Fact]
