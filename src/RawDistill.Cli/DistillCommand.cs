@@ -198,41 +198,59 @@ public static class DistillCommand
                 Console.Error.WriteLine($"{o.Data}: no labelled train/test splits; skipping the evaluation");
                 return 0;
             }
-            var xs = distiller.XSyn.ToArray<float>();
-            var ys = distiller.YSyn.ToArray<float>();
-            var targets = teacher.Embed(real);
-            int m = config.SyntheticCount, img = real.ImageSize, d = teacher.FeatureDim;
-            var sets = new List<EvalSetSource>
-            {
-                new("KRR-ST distilled", _ => (xs, ys)),
-                new("random real subset (teacher targets)", seed => RandomSubset(real, targets, m, d, seed, backend)),
-                new("no pre-training", _ => null),
-            };
             int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 200 : 1000);
-            var protocol = o.EvalProtocol.ToLowerInvariant() switch
-            {
-                "krr-st" => PretrainOptions.KrrSt(epochs),
-                "mkdt" => PretrainOptions.Mkdt(),
-                _ => throw new CliException($"--eval-protocol {o.EvalProtocol}: expected krr-st or mkdt"),
-            };
-            var fractions = ParseFractions(o.Fractions);
-            var seeds = Enumerable.Range(0, o.EvalSeeds).Select(s => (ulong)s).ToList();
-            Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds, pre-training {protocol}, linear probe at {o.Fractions}");
-            var net = distiller.NetConfig with { Outputs = 0 };
-            var results = PretrainEvaluation.Run(sets, net, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
-                backend: backend, log: Console.Error.WriteLine);
-            string preamble =
-                $"Data `{o.Data}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
-                $"KRR-ST config: `{config.ToJson()}`.\n" +
-                $"Pre-training: {protocol} on ConvNet {string.Join('-', net.Widths)} ({config.Norm} norm) with a new {d}-d MSE head; " +
-                "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets.\n\n" +
-                $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
-                $"Total wall time of the command: {Format(total.Elapsed)}.";
-            string report = PretrainEvaluation.WriteReport(outDir, results, "KRR-ST evaluation", preamble);
-            Console.WriteLine(PretrainEvaluation.Table(results));
-            Console.WriteLine($"report: {report}  (total {Format(total.Elapsed)})");
+            Evaluate(distiller.XSyn.ToArray<float>(), distiller.YSyn.ToArray<float>(), distiller.NetConfig with { Outputs = 0 }, config.Norm,
+                teacher, teacherPath, hash, splits, o.Data, o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, outDir, backend, total,
+                $"KRR-ST config: `{config.ToJson()}`.\n");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Pre-trains fresh encoders on the distilled set, on a random real subset of the same size
+    /// with teacher targets, and none at all; linear probe at each fraction; writes the report.
+    /// </summary>
+    internal static void Evaluate(float[] xs, float[] ys, ConvNetConfig net, string norm, Teacher teacher, string teacherPath, string hash,
+        DataSplits splits, string dataSpec, int seedCount, string protocolName, int epochs, string fractionText, string outDir,
+        IBackend backend, Stopwatch total, string extraPreamble)
+    {
+        if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
+        {
+            Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
+            return;
+        }
+        var real = teacher.Fit(splits.Train);
+        int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
+        if (m * real.ImageSize != xs.Length || ys.Length != m * d)
+            throw new CliException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
+        var targets = teacher.Embed(real);
+        var sets = new List<EvalSetSource>
+        {
+            new("KRR-ST distilled", _ => (xs, ys)),
+            new("random real subset (teacher targets)", seed => RandomSubset(real, targets, m, d, seed, backend)),
+            new("no pre-training", _ => null),
+        };
+        var protocol = protocolName.ToLowerInvariant() switch
+        {
+            "krr-st" => PretrainOptions.KrrSt(epochs),
+            "mkdt" => PretrainOptions.Mkdt(),
+            _ => throw new CliException($"--eval-protocol {protocolName}: expected krr-st or mkdt"),
+        };
+        var fractions = ParseFractions(fractionText);
+        var seeds = Enumerable.Range(0, seedCount).Select(s => (ulong)s).ToList();
+        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds, pre-training {protocol}, linear probe at {fractionText}");
+        var results = PretrainEvaluation.Run(sets, net, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
+            backend: backend, log: Console.Error.WriteLine);
+        string preamble =
+            $"Data `{dataSpec}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
+            extraPreamble +
+            $"Pre-training: {protocol} on ConvNet {string.Join('-', net.Widths)} ({norm} norm) with a new {d}-d MSE head; " +
+            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets; the random subset differs per seed.\n\n" +
+            $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
+            $"Total wall time of the command: {Format(total.Elapsed)}.";
+        string report = PretrainEvaluation.WriteReport(outDir, results, "KRR-ST evaluation", preamble);
+        Console.WriteLine(PretrainEvaluation.Table(results));
+        Console.WriteLine($"report: {report}  (total {Format(total.Elapsed)})");
     }
 
     static (float[] X, float[] Y) RandomSubset(ImageDataset real, float[] targets, int m, int d, ulong seed, IBackend backend)
@@ -314,7 +332,7 @@ public static class DistillCommand
         return path;
     }
 
-    static DataSplits LoadData(string spec)
+    internal static DataSplits LoadData(string spec)
     {
         try
         {
@@ -342,7 +360,7 @@ public static class DistillCommand
         }
     }
 
-    static double[] ParseFractions(string s)
+    internal static double[] ParseFractions(string s)
     {
         try
         {
@@ -363,5 +381,5 @@ public static class DistillCommand
         return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
-    static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
+    internal static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
 }
