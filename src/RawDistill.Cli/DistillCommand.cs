@@ -89,14 +89,14 @@ public sealed class DistillOptions
     [Option("eval-seeds", Default = 3, HelpText = "Evaluation seeds (0..N-1); 0 skips the evaluation.")]
     public int EvalSeeds { get; set; } = 3;
 
-    [Option("eval-epochs", HelpText = "Pre-training epochs of the evaluation (KRR-ST protocol; default 1000 for the cifar100 preset, 200 for cpu).")]
+    [Option("eval-epochs", HelpText = "Pre-training epochs of the evaluation (KRR-ST protocol; default 1000 for the cifar100 preset, 100 for cpu).")]
     public int? EvalEpochs { get; set; }
 
     [Option("eval-protocol", Default = "krr-st", HelpText = "Pre-training protocol: krr-st (SGD 0.1, wd 1e-3, E epochs) | mkdt (20 epochs, wd 1e-4).")]
     public string EvalProtocol { get; set; } = "krr-st";
 
-    [Option("fractions", Default = "0.01,0.1,1", HelpText = "Label fractions of the linear probe.")]
-    public string Fractions { get; set; } = "0.01,0.1,1";
+    [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
+    public string Fractions { get; set; } = "0.01,0.1";
 
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
@@ -198,7 +198,7 @@ public static class DistillCommand
                 Console.Error.WriteLine($"{o.Data}: no labelled train/test splits; skipping the evaluation");
                 return 0;
             }
-            int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 200 : 1000);
+            int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
             Evaluate(distiller.XSyn.ToArray<float>(), distiller.YSyn.ToArray<float>(), distiller.NetConfig with { Outputs = 0 }, config.Norm,
                 teacher, teacherPath, hash, splits, o.Data, o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, outDir, backend, total,
                 $"KRR-ST config: `{config.ToJson()}`.\n");

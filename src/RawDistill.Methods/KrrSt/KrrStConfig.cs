@@ -23,7 +23,7 @@ public sealed record KrrStConfig
     [JsonPropertyName("t_max")] public int MaxSteps { get; init; } = 40;
 
     /// <summary>η, the one learning rate of (X_s, Y_s); decayed linearly to 1e-3·η over <see cref="Steps"/>.</summary>
-    [JsonPropertyName("lr")] public double Lr { get; init; } = 1e-3;
+    [JsonPropertyName("lr")] public double Lr { get; init; } = 1e-2;
 
     /// <summary>Final learning-rate factor of the linear decay (1e-3 in the reference).</summary>
     [JsonPropertyName("lr_final_factor")] public double LrFinalFactor { get; init; } = 1e-3;
@@ -32,7 +32,7 @@ public sealed record KrrStConfig
     [JsonPropertyName("adam_eps")] public double AdamEps { get; init; } = 1e-8;
 
     /// <summary>Outer steps.</summary>
-    [JsonPropertyName("steps")] public int Steps { get; init; } = 300;
+    [JsonPropertyName("steps")] public int Steps { get; init; } = 200;
 
     /// <summary>Pool/evaluation ConvNet widths per block (batch norm, avg-pool, conv bias).</summary>
     [JsonPropertyName("widths")] public int[] Widths { get; init; } = [32, 64, 128];
