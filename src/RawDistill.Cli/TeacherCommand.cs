@@ -324,7 +324,7 @@ public static class TeacherCommand
         if (o.Json != null)
         {
             var doc = new { teacher = o.Teacher, data = o.Data, l2 = o.L2, seed = o.Seed, feature_dim = d, test_images = test.Count, results = rows };
-            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         }
         return 0;
     }

@@ -23,7 +23,14 @@ public sealed class TeacherTests : IDisposable
 
     static EncoderConfig TinyConvNet(int channels, int size) => new()
     {
-        Arch = "convnet", Channels = channels, Size = size, Widths = [4, 8], Norm = "batch", Pool = "avg", ConvBias = true, FirstPadding = 1,
+        Arch = "convnet",
+        Channels = channels,
+        Size = size,
+        Widths = [4, 8],
+        Norm = "batch",
+        Pool = "avg",
+        ConvBias = true,
+        FirstPadding = 1,
     };
 
     /// <summary>n seeded random u8 images 1×size×size with labels i mod 3.</summary>
@@ -59,9 +66,16 @@ public sealed class TeacherTests : IDisposable
         int batch = cfg.GetProperty("batch").GetInt32(), steps = cfg.GetProperty("steps").GetInt32();
         var options = new BarlowTwinsOptions
         {
-            Epochs = 1, Batch = batch, Projector = cfg.GetProperty("projector").EnumerateArray().Select(e => e.GetInt32()).ToArray(),
-            LambdaOff = cfg.GetProperty("lambda_off").GetDouble(), Optimizer = "lars", Lr = 0.3, WeightDecay = cfg.GetProperty("weight_decay").GetDouble(),
-            Momentum = cfg.GetProperty("momentum").GetDouble(), Eta = cfg.GetProperty("eta").GetDouble(), WarmupEpochs = 0,
+            Epochs = 1,
+            Batch = batch,
+            Projector = cfg.GetProperty("projector").EnumerateArray().Select(e => e.GetInt32()).ToArray(),
+            LambdaOff = cfg.GetProperty("lambda_off").GetDouble(),
+            Optimizer = "lars",
+            Lr = 0.3,
+            WeightDecay = cfg.GetProperty("weight_decay").GetDouble(),
+            Momentum = cfg.GetProperty("momentum").GetDouble(),
+            Eta = cfg.GetProperty("eta").GetDouble(),
+            WarmupEpochs = 0,
             MinLrFactor = cfg.GetProperty("min_lr_factor").GetDouble(),
         };
         using var trainer = new BarlowTwinsTrainer(TinyConvNet(1, 8), options, NormalizationStats.Identity(1), batch * steps, "fixture");
@@ -87,7 +101,11 @@ public sealed class TeacherTests : IDisposable
 
     static BarlowTwinsOptions SmallRun(int epochs) => new()
     {
-        Epochs = epochs, Batch = 8, Projector = [16, 16, 16], Seed = 3, WarmupEpochs = 1,
+        Epochs = epochs,
+        Batch = 8,
+        Projector = [16, 16, 16],
+        Seed = 3,
+        WarmupEpochs = 1,
     };
 
     [Fact]
