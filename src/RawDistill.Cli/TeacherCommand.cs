@@ -207,6 +207,7 @@ public static class TeacherCommand
             Console.Error.WriteLine($"barlow twins: encoder {trainer.EncoderConfig.ToJson()} ({trainer.Encoder.ParameterCount:N0} parameters, {trainer.Encoder.FeatureDim}-d), " +
                 $"projector {string.Join('-', opt.Projector)}, λ_off {trainer.LambdaOff:G4}, {opt.Optimizer} lr {opt.Lr * opt.Batch / 256:G4}, " +
                 $"batch {opt.Batch}, {trainer.StepsPerEpoch} steps/epoch × {opt.Epochs} epochs, seed {opt.Seed}");
+            Console.Error.WriteLine($"checkpoint after every epoch: {checkpoint}");
             var clock = Stopwatch.StartNew();
             var lastPrint = TimeSpan.Zero;
             double epochSum = 0;
@@ -219,7 +220,7 @@ public static class TeacherCommand
                 if (!last && clock.Elapsed - lastPrint < TimeSpan.FromSeconds(10) && p.Step != 1) return;
                 lastPrint = clock.Elapsed;
                 Console.Error.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.Lr:G3} {p.ImagesPerSecond:F0} img/s ETA {Format(p.Eta)}" +
-                    (last ? $"; epoch mean loss {epochSum / p.StepsPerEpoch:F3}, checkpoint written" : ""));
+                    (last ? $"; epoch mean loss {epochSum / p.StepsPerEpoch:F3}" : ""));
             });
             var losses = trainer.EpochLosses;
             Console.Error.WriteLine($"epoch losses: {string.Join(", ", losses.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}");

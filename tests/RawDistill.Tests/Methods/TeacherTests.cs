@@ -61,7 +61,7 @@ public sealed class TeacherTests : IDisposable
     public void TwoBarlowTwinsStepsMatchPyTorch()
     {
         // tests/pytorch/make_teacher_fixtures.py: same weights, same views, LARS with the trainer's schedule.
-        var f = Safetensors.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", "teacher.safetensors"));
+        var f = Safetensors.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", "teacher", "bt_step.safetensors"));
         var cfg = JsonDocument.Parse(f.Metadata["teacher_step"]).RootElement;
         int batch = cfg.GetProperty("batch").GetInt32(), steps = cfg.GetProperty("steps").GetInt32();
         var options = new BarlowTwinsOptions
