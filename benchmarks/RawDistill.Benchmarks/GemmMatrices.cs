@@ -1,39 +1,55 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace RawDistill.Benchmarks;
 
 /// <summary>
-/// Three n×n f32 matrices in 64-byte-aligned native memory, A and B filled with uniform values
-/// in [-1, 1), so both GEMMs under comparison see identical, identically aligned operands.
+/// The operands of an m×n×k GEMM (A: m·k, B: k·n, C: m·n values, densely stored in either
+/// orientation) in 64-byte-aligned native memory, A and B filled with uniform values in [-1, 1),
+/// so both GEMMs under comparison see identical, identically aligned operands.
 /// </summary>
-internal sealed unsafe class GemmMatrices : IDisposable
+internal sealed unsafe class GemmMatrices<T> : IDisposable
+    where T : unmanaged, IFloatingPoint<T>
 {
     public GemmMatrices(int n, int seed = 42)
+        : this(n, n, n, seed)
     {
-        N = n;
-        nuint bytes = (nuint)n * (nuint)n * sizeof(float);
-        A = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        B = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        C = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        var rng = new System.Random(seed);
-        for (long i = 0; i < (long)n * n; i++)
-        {
-            A[i] = (float)(rng.NextDouble() * 2 - 1);
-            B[i] = (float)(rng.NextDouble() * 2 - 1);
-            C[i] = 0;
-        }
     }
+
+    public GemmMatrices(int m, int n, int k, int seed = 42)
+    {
+        (M, N, K) = (m, n, k);
+        A = Alloc((long)m * k);
+        B = Alloc((long)k * n);
+        C = Alloc((long)m * n);
+        var rng = new System.Random(seed);
+        for (long i = 0; i < (long)m * k; i++)
+        {
+            A[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        }
+
+        for (long i = 0; i < (long)k * n; i++)
+        {
+            B[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        }
+
+        new Span<T>(C, checked((int)((long)m * n))).Clear();
+    }
+
+    public int M { get; }
 
     public int N { get; }
 
-    public float* A { get; }
+    public int K { get; }
 
-    public float* B { get; }
+    public T* A { get; }
 
-    public float* C { get; }
+    public T* B { get; }
 
-    /// <summary>Floating-point operations of one n×n×n GEMM (a multiply and an add per term).</summary>
-    public static double Flops(int n) => 2.0 * n * n * n;
+    public T* C { get; }
+
+    /// <summary>Floating-point operations of this m×n×k GEMM (a multiply and an add per term).</summary>
+    public double Flops() => 2.0 * M * N * K;
 
     public void Dispose()
     {
@@ -41,4 +57,6 @@ internal sealed unsafe class GemmMatrices : IDisposable
         NativeMemory.AlignedFree(B);
         NativeMemory.AlignedFree(C);
     }
+
+    private static T* Alloc(long count) => (T*)NativeMemory.AlignedAlloc((nuint)Math.Max(1, count) * (nuint)sizeof(T), 64);
 }

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace RawDistill.Benchmarks;
 
 /// <summary>
-/// Minimal CBLAS binding to OpenBLAS, used only as the yardstick for <c>CpuGemm</c>
+/// Minimal CBLAS binding to OpenBLAS (sgemm, dgemm and the thread/config queries), used only as the yardstick for <c>CpuGemm</c>
 /// (Debian: libopenblas0-pthread provides libopenblas.so.0).
 /// </summary>
 /// <remarks>
@@ -39,6 +39,10 @@ internal static unsafe partial class OpenBlas
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc) =>
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
+    /// <summary>Row-major <c>cblas_dgemm</c> with the same argument order as <c>CpuGemm.Dgemm</c>.</summary>
+    public static void Dgemm(bool transA, bool transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc) =>
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
     /// <summary>Kernel family OpenBLAS picked for this CPU at load time (DYNAMIC_ARCH builds), e.g. "Haswell".</summary>
     public static string CoreName => Marshal.PtrToStringUTF8((nint)openblas_get_corename()) ?? "?";
 
@@ -52,6 +56,10 @@ internal static unsafe partial class OpenBlas
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     private static partial void cblas_sgemm(int layout, int transA, int transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    private static partial void cblas_dgemm(int layout, int transA, int transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
 
     [LibraryImport(Library)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

@@ -45,7 +45,15 @@ public static class Autograd
         {
             if (!t.IsLeaf || !t.RequiresGrad) continue;
             var gg = createGraph ? g : (g.GradFn != null ? Ops.Detach(g) : g);
-            if (t.Grad == null) t.Grad = ReferenceEquals(gg, g) && !createGraph ? Ops.Clone(gg) : gg;
+            if (t.Grad == null)
+            {
+                // Always a copy: rules hand the same tensor to several inputs (add gives g
+                // to both operands) and may return the caller's output gradient itself, so
+                // g can be shared. A leaf owns its .Grad (the setter disposes the old one
+                // when accumulating), so sharing would dispose another leaf's gradient.
+                // Under createGraph the copy is recorded (clone), so .Grad stays differentiable.
+                using (GradMode.Set(createGraph)) t.Grad = Ops.Clone(gg);
+            }
             else
             {
                 using (GradMode.Set(createGraph)) t.Grad = Ops.Add(t.Grad, gg);
@@ -61,6 +69,7 @@ public static class Autograd
     static Dictionary<Tensor, Tensor> Run(Tensor[] outputs, Tensor[]? gradOutputs, bool createGraph, Tensor[]? wanted)
     {
         var order = TopologicalOrder(outputs);
+        var needed = wanted == null ? null : NodesLeadingTo(order, wanted);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < outputs.Length; i++)
         {
@@ -86,6 +95,9 @@ public static class Autograd
             {
                 var t = order[k];
                 var node = t.GradFn!;
+                // Only rules on a path to a wanted tensor: the history behind a wanted
+                // non-leaf (earlier steps of an unrolled loop) leads nowhere that was asked for.
+                if (needed != null && !needed.Contains(t)) continue;
                 if (!grads.TryGetValue(t, out var gt)) continue;
                 var inputGrads = node.Backward(gt);
                 if (inputGrads.Length != node.Inputs.Length)
@@ -95,6 +107,7 @@ public static class Autograd
                     var x = node.Inputs[i];
                     var gx = inputGrads[i];
                     if (gx == null || !x.RequiresGrad) continue;
+                    if (needed != null && !needed.Contains(x) && !IsWanted(x, wanted)) continue;
                     if (!Shape.Equal(gx.Shape, x.Shape))
                         throw new InvalidOperationException($"backward rule of {node.Op} gave gradient {gx.Describe()} for input {x.Describe()}");
                     Accumulate(grads, x, gx);
@@ -111,6 +124,28 @@ public static class Autograd
             return keep;
         }
         return grads;
+    }
+
+    /// <summary>
+    /// The recorded tensors (of a topological order) from which a wanted tensor can be
+    /// reached through recorded inputs: those whose rules must run.
+    /// </summary>
+    static HashSet<Tensor> NodesLeadingTo(List<Tensor> order, Tensor[] wanted)
+    {
+        var targets = new HashSet<Tensor>(wanted, ReferenceEqualityComparer.Instance);
+        var needed = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var t in order) // inputs come before the tensors computed from them
+        {
+            foreach (var x in t.GradFn!.Inputs)
+            {
+                if (targets.Contains(x) || needed.Contains(x))
+                {
+                    needed.Add(t);
+                    break;
+                }
+            }
+        }
+        return needed;
     }
 
     static bool IsWanted(Tensor t, Tensor[]? wanted)

@@ -1,5 +1,6 @@
 namespace RawDistill;
 
+using RawDistill.Autodiff;
 using RawDistill.Backends;
 using RawDistill.Tensors;
 
@@ -162,10 +163,27 @@ public static partial class Ops
     /// </summary>
     public static Tensor Where(Tensor mask, Tensor a, Tensor b)
     {
+        SameFloat("where", a, b);
+        SameFloat("where", mask, a);
+        var shape = Shape.Broadcast(Shape.Broadcast(mask.Shape, a.Shape), b.Shape);
+        long total = Shape.Numel(shape);
+        if (total > int.MaxValue / 2) throw new NotSupportedException($"where: {Shape.Format(shape)} is too large");
+        int n = (int)total;
+        // Select, never blend: a·mask + b·(1 − mask) turned an unselected ±inf or NaN
+        // (log 0, 0/0, −inf masking) into NaN through 0·inf. Gather each element from
+        // [a; b] instead, index i or n + i by the mask (the mask is a constant, read once).
+        Tensor y;
+        using (GradMode.NoGrad())
+        using (var scope = TensorScope.Begin())
+        {
+            var m = Expand(mask, shape).ToDoubles();
+            var index = new int[n];
+            for (int i = 0; i < n; i++) index[i] = m[i] != 0 ? i : n + i;
+            var both = Concat([Reshape(Expand(a, shape), n), Reshape(Expand(b, shape), n)], 0);
+            y = Reshape(GatherFlat(both, Tensor.From<int>(index, [n], a.Backend)), shape);
+            y.Keep();
+        }
         var inverse = Affine(mask, -1, 1, record: false);
-        using var pa = BinaryRaw(BinaryOp.Mul, a, mask);
-        using var pb = BinaryRaw(BinaryOp.Mul, b, inverse);
-        var y = BinaryRaw(BinaryOp.Add, pa, pb);
         return Record(y, "where", [a, b], g => [SumTo(Mul(g, mask), a.Shape), SumTo(Mul(g, inverse), b.Shape)]);
     }
 }

@@ -58,7 +58,7 @@ public static partial class Ops
         var ax = NormalizeAxes(axes, x.Rank);
         var y = ReduceRaw(ReduceOp.Sum, x, ax);
         var keptShape = y.Shape;
-        if (!keepDim) y = ReshapeRaw(y, ReducedShape(x.Shape, ax, false));
+        if (!keepDim) y = ReshapeOwned(y, ReducedShape(x.Shape, ax, false));
         return Record(y, "sum", [x], g => [Expand(Reshape(g, keptShape), x.Shape)]);
     }
 
@@ -80,10 +80,11 @@ public static partial class Ops
         var ax = NormalizeAxes(axes, x.Rank);
         var y = ReduceRaw(ReduceOp.Max, x, ax);
         var keptShape = y.Shape;
-        var yKept = y;
-        if (!keepDim) y = ReshapeRaw(y, ReducedShape(x.Shape, ax, false));
+        if (!keepDim) y = ReshapeOwned(y, ReducedShape(x.Shape, ax, false));
+        var output = y;
         return Record(y, "max", [x], g =>
         {
+            using var yKept = ReshapeRaw(output, keptShape);
             var mask = BinaryRaw(BinaryOp.Equal, x, yKept);
             var count = ReduceRaw(ReduceOp.Sum, mask, ax);
             var share = BinaryRaw(BinaryOp.Div, mask, count);

@@ -9,8 +9,18 @@ public static partial class Ops
     {
         var s = Shape.Infer(shape, x.Numel);
         x.Storage.AddRef();
-        var y = new Tensor(x.Storage, s);
-        // The unreshaped result is no longer needed by anyone but this view's storage.
+        return new Tensor(x.Storage, s);
+    }
+
+    /// <summary>
+    /// A reshaped view of a fresh result that nothing else references, taking over its
+    /// reference: disposing the view then returns the memory. (A plain ReshapeRaw would
+    /// leave the fresh tensor holding a reference that only a scope or the GC drops.)
+    /// </summary>
+    static Tensor ReshapeOwned(Tensor fresh, int[] shape)
+    {
+        var y = ReshapeRaw(fresh, shape);
+        fresh.Dispose();
         return y;
     }
 

@@ -69,9 +69,12 @@ public sealed class TensorScope : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
-        _disposed = true;
+        // Check the order before marking this scope disposed: an out-of-order Dispose must
+        // leave the scope intact, so that once the inner scopes have ended a later
+        // Dispose still restores the thread's current scope and frees the tensors.
         if (_current != this)
             throw new InvalidOperationException("TensorScope disposed out of order: inner scopes must end before outer ones");
+        _disposed = true;
         _current = _parent;
         foreach (var t in _tensors) t.Dispose();
         _tensors.Clear();

@@ -16,11 +16,14 @@ public unsafe class CpuGemmTests
     private const double FloatTolerance = 1e-5;
     private const double DoubleTolerance = 1e-13;
 
-    /// <summary>(m, n, k): odd sizes, exact and off-by-one tiles (14×32, 6×16, 4×4), several KC slices, tiny.</summary>
+    /// <summary>
+    /// (m, n, k): odd sizes, exact and off-by-one tiles (14×32, 6×16, 4×4), several KC slices, tiny;
+    /// all below CpuGemm.WorkPerThread, so single-threaded (see <see cref="ParallelShapes"/>).
+    /// </summary>
     public static readonly (int M, int N, int K)[] Sizes =
     [
         (1, 1, 1), (7, 7, 7), (1, 65, 33), (65, 1, 33), (33, 65, 129), (65, 33, 7),
-        (14, 32, 256), (15, 33, 257), (13, 31, 255), (6, 16, 8), (129, 129, 129), (28, 96, 600), (5, 2000, 300),
+        (14, 32, 256), (15, 33, 257), (13, 31, 255), (6, 16, 8), (129, 129, 129), (28, 96, 600), (5, 2000, 300), (5, 33, 20000),
     ];
 
     public static TheoryData<bool, bool, int> Cases()
@@ -39,6 +42,13 @@ public unsafe class CpuGemmTests
 
         return data;
     }
+
+    /// <summary>
+    /// Shapes with at least 2·CpuGemm.WorkPerThread multiply-adds, so that on a machine with ≥ 2
+    /// cores they take the parallel paths: row split, column split (C is one MR panel tall) and
+    /// k split (C is so small that per-slice barriers would dominate).
+    /// </summary>
+    public static readonly (int M, int N, int K)[] ParallelShapes = [(300, 260, 450), (5, 7000, 1000), (8, 40, 110000)];
 
     private static readonly (double Alpha, double Beta)[] Scalars = [(1, 0), (0.75, -1.5), (-2, 1)];
 
@@ -70,6 +80,21 @@ public unsafe class CpuGemmTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void ParallelPathsMatchReference(bool transA, bool transB)
+    {
+        Assert.True(ParallelShapes.All(s => (long)s.M * s.N * s.K >= 2 * CpuGemm.WorkPerThread));
+        foreach (var (m, n, k) in ParallelShapes)
+        {
+            Check<float>(&CpuGemm.Sgemm, transA, transB, m, n, k, 0.75, 0, 1, FloatTolerance, m);
+            Check<double>(&CpuGemm.Dgemm, transA, transB, m, n, k, -1, 0.5, 0, DoubleTolerance, n);
+        }
+    }
+
     /// <summary>The dispatcher only runs the widest kernel; this runs each one the CPU supports.</summary>
     [Theory]
     [InlineData(false, false)]
@@ -78,7 +103,7 @@ public unsafe class CpuGemmTests
     [InlineData(true, false)]
     public void EverySupportedKernelMatchesReference(bool transA, bool transB)
     {
-        foreach (var (m, n, k) in new[] { (33, 65, 129), (129, 129, 129), (5, 2000, 300) })
+        foreach (var (m, n, k) in new[] { (33, 65, 129), (129, 129, 129), (300, 260, 450) })
         {
             if (Avx512MicroKernel<float>.IsSupported)
             {
@@ -108,10 +133,53 @@ public unsafe class CpuGemmTests
     [Fact]
     public void LargeMSpansSeveralRowBlocks()
     {
-        // m > MC (504) in both the single-threaded (small n·k) and the parallel path.
+        // m > MC (504): several row blocks on one thread, and (1100·70·500 multiply-adds) on two.
         Check<float>(&CpuGemm.Sgemm, false, false, 1100, 9, 11, 1, 0, 0, FloatTolerance, 9);
-        Check<float>(&CpuGemm.Sgemm, true, false, 1100, 70, 40, 1, 1, 0, FloatTolerance, 10);
+        Check<float>(&CpuGemm.Sgemm, true, false, 1100, 70, 500, 1, 1, 0, FloatTolerance, 10);
         Check<double>(&CpuGemm.Dgemm, false, true, 600, 70, 60, 1, 0, 0, DoubleTolerance, 11);
+    }
+
+    [Fact]
+    public void RandomShapesMatchReference()
+    {
+        // Fuzz: sizes 0..80 (zero included), random transposes, padding and scalars, every
+        // kernel this CPU supports; seeded, so a failure reproduces.
+        var rng = new System.Random(2026);
+        double[] scalars = [0, 1, -1, 0.3];
+        for (int iter = 0; iter < 300; iter++)
+        {
+            int m = rng.Next(81), n = rng.Next(81), k = rng.Next(81);
+            bool ta = rng.Next(2) == 1, tb = rng.Next(2) == 1;
+            int pad = rng.Next(3);
+            double alpha = scalars[rng.Next(scalars.Length)], beta = scalars[rng.Next(scalars.Length)];
+            int kernel = rng.Next(3);
+            if (kernel == 0 && Avx512MicroKernel<float>.IsSupported)
+            {
+                Check<float>(&CpuGemm.Gemm<float, Avx512MicroKernel<float>>, ta, tb, m, n, k, alpha, beta, pad, FloatTolerance, iter);
+                Check<double>(&CpuGemm.Gemm<double, Avx512MicroKernel<double>>, ta, tb, m, n, k, alpha, beta, pad, DoubleTolerance, iter);
+            }
+            else if (kernel == 1 && Avx2MicroKernel<float>.IsSupported)
+            {
+                Check<float>(&CpuGemm.Gemm<float, Avx2MicroKernel<float>>, ta, tb, m, n, k, alpha, beta, pad, FloatTolerance, iter);
+                Check<double>(&CpuGemm.Gemm<double, Avx2MicroKernel<double>>, ta, tb, m, n, k, alpha, beta, pad, DoubleTolerance, iter);
+            }
+            else
+            {
+                Check<float>(&CpuGemm.Gemm<float, ScalarMicroKernel<float>>, ta, tb, m, n, k, alpha, beta, pad, FloatTolerance, iter);
+                Check<double>(&CpuGemm.Gemm<double, ScalarMicroKernel<double>>, ta, tb, m, n, k, alpha, beta, pad, DoubleTolerance, iter);
+            }
+        }
+    }
+
+    [Fact]
+    public void ConcurrentCallsDoNotShareBuffers()
+    {
+        // Packing buffers come from a process-wide pool: calls from several threads at once must
+        // each get their own (sizes differ so a mix-up would be visible).
+        Parallel.For(0, 8, i =>
+        {
+            Check<float>(&CpuGemm.Sgemm, i % 2 == 1, i % 3 == 1, 40 + 13 * i, 70 - 5 * i, 300 + 7 * i, 1, 0.5, i % 2, FloatTolerance, 100 + i);
+        });
     }
 
     [Fact]
@@ -184,7 +252,8 @@ public unsafe class CpuGemmTests
         var rng = new System.Random(seed);
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
-        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        // BLAS wants ld ≥ 1 even for an empty dimension.
+        int lda = Math.Max(1, aCols + pad), ldb = Math.Max(1, bCols + pad), ldc = Math.Max(1, n + pad);
         T[] a = Random<T>(rng, aRows, aCols, lda);
         T[] b = Random<T>(rng, bRows, bCols, ldb);
         T[] c = Random<T>(rng, m, n, ldc);
@@ -199,24 +268,49 @@ public unsafe class CpuGemmTests
             gemm(transA, transB, m, n, k, T.CreateChecked(alpha), pa, lda, pb, ldb, T.CreateChecked(beta), pc, ldc);
         }
 
+        // The reference reads op(A) and op(B)ᵀ as contiguous double rows (fast enough for the
+        // 35M-term parallel shapes) and checks rows in parallel; the first failure is reported.
+        double[] opA = new double[(long)m * k], opBt = new double[(long)n * k];
         for (int i = 0; i < m; i++)
         {
-            for (int j = 0; j < ldc; j++)
+            for (int p = 0; p < k; p++)
+            {
+                opA[(long)i * k + p] = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
+            }
+        }
+
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++)
+            {
+                opBt[(long)j * k + p] = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
+            }
+        }
+
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Parallel.For(0, m, i =>
+        {
+            var aRow = new ReadOnlySpan<double>(opA, i * k, k);
+            for (int j = 0; j < ldc && failures.IsEmpty; j++)
             {
                 double got = double.CreateChecked(c[i * ldc + j]);
                 if (j >= n)
                 {
-                    Assert.True(double.IsNaN(got), $"C padding ({i},{j}) was written");
+                    if (!double.IsNaN(got))
+                    {
+                        failures.Enqueue($"C padding ({i},{j}) was written");
+                    }
+
                     continue;
                 }
 
+                var bRow = new ReadOnlySpan<double>(opBt, j * k, k);
                 double sum = 0, scale = 0;
                 for (int p = 0; p < k; p++)
                 {
-                    double av = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
-                    double bv = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
-                    sum += av * bv;
-                    scale += Math.Abs(av * bv);
+                    double ab = aRow[p] * bRow[p];
+                    sum += ab;
+                    scale += Math.Abs(ab);
                 }
 
                 double expected = alpha * sum;
@@ -229,11 +323,15 @@ public unsafe class CpuGemmTests
                 }
 
                 double err = Math.Abs(got - expected);
-                Assert.True(
-                    err <= tolerance * scale,
-                    $"{typeof(T).Name} tA={transA} tB={transB} m={m} n={n} k={k} α={alpha} β={beta} pad={pad}: C[{i},{j}] = {got}, expected {expected}, |err| = {err:E2} > {tolerance:E0}·{scale:E2}");
+                if (!(err <= tolerance * scale))
+                {
+                    failures.Enqueue(
+                        $"{typeof(T).Name} tA={transA} tB={transB} m={m} n={n} k={k} α={alpha} β={beta} pad={pad}: C[{i},{j}] = {got}, expected {expected}, |err| = {err:E2} > {tolerance:E0}·{scale:E2}");
+                }
             }
-        }
+        });
+
+        Assert.True(failures.IsEmpty, failures.TryPeek(out string? first) ? first : null);
     }
 
     /// <summary>rows×cols values in [-1, 1) with row stride ld; the padding columns are NaN.</summary>

@@ -115,40 +115,43 @@ public sealed unsafe partial class CpuBackend
         long wCount = (long)g.K * crs;
         bool pointwise = IsPointwise(g);
         new Span<T>(dw, (int)wCount).Clear();
-        // Deterministic reduction over the batch: the images are split into a fixed number of
-        // contiguous chunks, each chunk sums its images' contributions into its own buffer, and
-        // the buffers are added to dw in chunk order. (Thread-local accumulators merged in
-        // completion order, as before, made the weight gradient differ in the last bits from run
-        // to run, so training runs and --resume were not bit-reproducible.)
-        int chunks = Math.Min(g.N, Environment.ProcessorCount);
+        // Deterministic sum over images: the images are split into a fixed set of
+        // contiguous chunks (not handed out by the scheduler); each chunk adds its images
+        // in order into its own buffer (chunk 0 straight into dw), and the buffers are
+        // added to dw in chunk order. (Per-thread accumulators summed under a lock, as
+        // before, grouped the images differently from run to run, so the weight gradient,
+        // and every training run built on it, was not bitwise reproducible.)
+        int chunks = Math.Max(1, Math.Min(g.N, Math.Min(Environment.ProcessorCount, 16)));
+        int per = (g.N + chunks - 1) / chunks;
         var partial = new T[chunks][];
-        Parallel.For(0, chunks, c =>
+        Parallel.For(0, chunks, ch =>
         {
+            int n0 = ch * per, n1 = Math.Min(g.N, n0 + per);
             var cols = pointwise ? null : new T[(long)crs * pq];
-            var acc = new T[wCount];
+            var own = ch == 0 ? null : new T[wCount];
+            partial[ch] = own!;
             fixed (T* colsPtr = cols)
-            fixed (T* accPtr = acc)
+            fixed (T* ownPtr = own)
             {
-                for (long n = (long)g.N * c / chunks; n < (long)g.N * (c + 1) / chunks; n++)
-                {
+                T* acc = ch == 0 ? dw : ownPtr;
+                for (int n = n0; n < n1; n++)
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        T* xg = x + (n * g.C + grp * g.CPerGroup) * hw;
+                        T* xg = x + ((long)n * g.C + grp * g.CPerGroup) * hw;
                         T* src = xg;
                         if (!pointwise)
                         {
                             Im2Col(g, xg, colsPtr);
                             src = colsPtr;
                         }
-                        T* dyg = dy + (n * g.K + grp * g.KPerGroup) * pq;
-                        GemmT(false, true, g.KPerGroup, crs, pq, 1.0, dyg, pq, src, pq, 1.0, accPtr + (long)grp * g.KPerGroup * crs, crs);
+                        T* dyg = dy + ((long)n * g.K + grp * g.KPerGroup) * pq;
+                        GemmT(false, true, g.KPerGroup, crs, pq, 1.0, dyg, pq, src, pq, 1.0, acc + (long)grp * g.KPerGroup * crs, crs);
                     }
-                }
             }
-            partial[c] = acc;
         });
         var d = new Span<T>(dw, (int)wCount);
-        foreach (var acc in partial) System.Numerics.Tensors.TensorPrimitives.Add(d, acc, d);
+        for (int ch = 1; ch < chunks; ch++)
+            System.Numerics.Tensors.TensorPrimitives.Add(d, partial[ch], d);
     }
 
     /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside).</summary>

@@ -13,8 +13,21 @@ using System.Runtime.InteropServices;
 internal sealed unsafe class HostMemoryPool
 {
     const long Page = 4096;
-    readonly Dictionary<long, Stack<nint>> _free = [];
-    readonly LinkedList<(long size, nint ptr)> _order = new();
+
+    /// <summary>A cached block, linked into both its size's free list and the global return order.</summary>
+    sealed class Block(long size, nint ptr)
+    {
+        public readonly long Size = size;
+        public readonly nint Ptr = ptr;
+        public LinkedListNode<Block>? InSize, InOrder;
+    }
+
+    // Every cached block is in two lists, so reuse (newest of a size) and trimming (oldest
+    // overall) both unlink it in O(1). (Searching one list for the other's entry made every
+    // Rent and Trim linear in the number of cached blocks: thousands of page-sized blocks
+    // from small tensors slowed whole programs several times over.)
+    readonly Dictionary<long, LinkedList<Block>> _free = [];
+    readonly LinkedList<Block> _order = new();
     readonly object _gate = new();
     long _cachedBytes;
 
@@ -26,6 +39,9 @@ internal sealed unsafe class HostMemoryPool
     /// <summary>Bytes currently cached (allocated from the OS but not in use).</summary>
     public long CachedBytes { get { lock (_gate) return _cachedBytes; } }
 
+    /// <summary>Number of blocks currently cached.</summary>
+    public int CachedBlocks { get { lock (_gate) return _order.Count; } }
+
     public static long RoundUp(long bytes) => Math.Max(Page, (bytes + Page - 1) / Page * Page);
 
     /// <summary>A 64-byte aligned block of at least <paramref name="bytes"/> bytes (a page multiple).</summary>
@@ -34,12 +50,11 @@ internal sealed unsafe class HostMemoryPool
         long size = RoundUp(bytes);
         lock (_gate)
         {
-            if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
+            if (_free.TryGetValue(size, out var list) && list.Last is { } last)
             {
-                nint p = stack.Pop();
-                _order.Remove((size, p));
-                _cachedBytes -= size;
-                return (void*)p;
+                var block = last.Value;
+                Unlink(block);
+                return (void*)block.Ptr;
             }
         }
         var ptr = NativeMemory.AlignedAlloc((nuint)size, 64);
@@ -63,9 +78,10 @@ internal sealed unsafe class HostMemoryPool
                 NativeMemory.AlignedFree(ptr);
                 return;
             }
-            if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new Stack<nint>();
-            stack.Push((nint)ptr);
-            _order.AddLast((size, (nint)ptr));
+            if (!_free.TryGetValue(size, out var list)) _free[size] = list = new LinkedList<Block>();
+            var block = new Block(size, (nint)ptr);
+            block.InSize = list.AddLast(block);
+            block.InOrder = _order.AddLast(block);
             _cachedBytes += size;
             TrimLocked(BudgetBytes);
         }
@@ -81,15 +97,18 @@ internal sealed unsafe class HostMemoryPool
     {
         while (_cachedBytes > keepBytes && _order.First is { } oldest)
         {
-            var (size, ptr) = oldest.Value;
-            _order.RemoveFirst();
-            var stack = _free[size];
-            // The oldest entry of this size sits at the bottom of its stack; rebuild without it.
-            var rest = stack.Where(p => p != ptr).Reverse().ToArray();
-            stack.Clear();
-            foreach (var p in rest) stack.Push(p);
-            NativeMemory.AlignedFree((void*)ptr);
-            _cachedBytes -= size;
+            var block = oldest.Value;
+            Unlink(block);
+            NativeMemory.AlignedFree((void*)block.Ptr);
         }
+    }
+
+    /// <summary>Removes a cached block from both lists (the caller owns its memory afterwards).</summary>
+    void Unlink(Block block)
+    {
+        _free[block.Size].Remove(block.InSize!);
+        _order.Remove(block.InOrder!);
+        block.InSize = block.InOrder = null;
+        _cachedBytes -= block.Size;
     }
 }

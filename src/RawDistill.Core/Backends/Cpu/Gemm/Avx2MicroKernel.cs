@@ -11,8 +11,9 @@ namespace RawDistill.Backends.Cpu;
 /// </summary>
 /// <remarks>
 /// Register budget (16 ymm): 12 accumulators + 2 B vectors + 1 broadcast A value = 15.
-/// KC = 256: the B micro-panel (256·16·4 B = 16 KiB) fits a 32 KiB L1. MC = 144, NC = 4080
-/// are the BLIS Haswell/Zen values (A block 144 KiB in a 256–512 KiB L2).
+/// KC = 256: the B micro-panel (256·16·4 B = 16 KiB) fits a 32 KiB L1. MC = 144: the f32 A
+/// block (144 KiB) fits the 256–512 KiB L2 of AVX2-only cores. NC = 4080 (a multiple of NR):
+/// the shared B panel is ~4 MiB, for L3.
 /// </remarks>
 internal readonly unsafe struct Avx2MicroKernel<T> : IGemmMicroKernel<T>
     where T : unmanaged, INumberBase<T>

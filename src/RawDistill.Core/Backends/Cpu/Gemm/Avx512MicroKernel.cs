@@ -11,9 +11,9 @@ namespace RawDistill.Backends.Cpu;
 /// </summary>
 /// <remarks>
 /// Register budget (32 zmm): 28 accumulators + 2 B vectors + 1 broadcast A value = 31.
-/// Per k step: 2 vector loads and 14 broadcasts feed 28 FMAs, so the two FMA pipes of a
-/// Zen 4/5 or Skylake-X core stay the bottleneck rather than the load ports, and 28
-/// independent accumulators hide the 4-cycle FMA latency many times over.
+/// Per k step: 2 vector loads and 14 broadcasts feed 28 FMAs, so the FMA pipes rather than the
+/// load ports are the bottleneck, and 28 independent accumulators cover the FMA latency
+/// (4 cycles × 2 pipes needs 8).
 /// KC = 256: the B micro-panel (256·32·4 B = 32 KiB) stays in a 48 KiB L1 while the A
 /// micro-panels (14 KiB) stream from L2. MC = 504 (14·36): the A block is 504 KiB at most, half
 /// of a 1 MiB L2. NC = 4096: the shared B panel (4 MiB) lives in L3.

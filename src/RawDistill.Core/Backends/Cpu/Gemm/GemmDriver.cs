@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace RawDistill.Backends.Cpu;
 
@@ -11,19 +12,90 @@ namespace RawDistill.Backends.Cpu;
 /// Loop order inside a block is jr (B micro-panel) outer, ir (A micro-panel) inner, so one
 /// kc×NR B micro-panel stays in L1 while the A block streams from L2. Threads split the rows
 /// of C (and the columns when C is too short to split by rows); each KC slice is a barrier
-/// because the next slice accumulates into the same C tiles.
+/// because the next slice accumulates into the same C tiles. When C is so small that those
+/// barriers would dominate, threads split k instead (<see cref="SplitKSliceWork"/>).
 /// </remarks>
 internal static unsafe class GemmDriver<T, TKernel>
     where T : unmanaged, INumberBase<T>
     where TKernel : IGemmMicroKernel<T>
 {
+    /// <summary>
+    /// Below this many multiply-adds per KC slice (m·n·kc) the threads do not split C but the k
+    /// dimension: the per-slice barriers would cost more than the slice's work (C = 64×64 with
+    /// k = 10⁵, a convolution's weight gradient, runs 400 slices of ~10 µs each).
+    /// </summary>
+    internal const long SplitKSliceWork = 1L << 23;
+
     /// <summary>C = alpha·op(A)·op(B) + beta·C for m, n, k ≥ 1 and alpha ≠ 0 (the caller handles the rest).</summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads)
+    {
+        if (threads > 1 && k >= 2 * TKernel.KC * threads && (long)m * n * TKernel.KC < SplitKSliceWork)
+        {
+            RunSplitK(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+        }
+        else
+        {
+            RunBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+        }
+    }
+
+    /// <summary>
+    /// Each thread runs a serial GEMM over its own range of k: the first into C (with beta), the
+    /// others into private m×n buffers (beta = 0) that are then added onto C in thread order, so
+    /// the result is deterministic for a given thread count.
+    /// </summary>
+    private static void RunSplitK(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int parts)
+    {
+        // Whole KC slices per part, so no part ends with a short, less efficient slice.
+        int slices = (k + TKernel.KC - 1) / TKernel.KC;
+        parts = Math.Min(parts, slices);
+        long mn = (long)m * n;
+        T* partial = (T*)GemmBufferPool.Rent((nuint)(parts - 1) * (nuint)mn * (nuint)sizeof(T), out nuint capacity);
+        try
+        {
+            Parallel.For(0, parts, Workers(parts), t =>
+            {
+                int k0 = Math.Min(k, (int)((long)slices * t / parts) * TKernel.KC);
+                int k1 = Math.Min(k, (int)((long)slices * (t + 1) / parts) * TKernel.KC);
+
+                // op(A)[:, k0..] and op(B)[k0.., :] as sub-matrices of the stored operands.
+                T* aPart = transA ? a + (nint)k0 * lda : a + k0;
+                T* bPart = transB ? b + k0 : b + (nint)k0 * ldb;
+                if (t == 0)
+                {
+                    RunBlocked(transA, transB, m, n, k1 - k0, alpha, aPart, lda, bPart, ldb, beta, c, ldc, 1);
+                }
+                else
+                {
+                    RunBlocked(transA, transB, m, n, k1 - k0, alpha, aPart, lda, bPart, ldb, T.Zero, partial + (t - 1) * mn, n, 1);
+                }
+            });
+
+            for (int i = 0; i < m; i++)
+            {
+                var row = new Span<T>(c + i * ldc, n);
+                for (int t = 1; t < parts; t++)
+                {
+                    TensorPrimitives.Add(row, new ReadOnlySpan<T>(partial + (t - 1) * mn + (long)i * n, n), row);
+                }
+            }
+        }
+        finally
+        {
+            GemmBufferPool.Return(partial, capacity);
+        }
+    }
+
+    private static void RunBlocked(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads)
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int kcMax = Math.Min(TKernel.KC, k);
         int ncMax = Math.Min(TKernel.NC, RoundUp(n, nr));
         T* bPack = (T*)GemmBufferPool.Rent((nuint)kcMax * (nuint)ncMax * (nuint)sizeof(T), out nuint bCapacity);
+
+        // The serial path packs A into one buffer; parallel workers rent their own.
+        nuint aCapacity = 0;
+        T* aPack = threads > 1 ? null : (T*)GemmBufferPool.Rent((nuint)Math.Min(TKernel.MC, RoundUp(m, mr)) * (nuint)kcMax * (nuint)sizeof(T), out aCapacity);
         try
         {
             for (int jc = 0; jc < n; jc += TKernel.NC)
@@ -37,25 +109,16 @@ internal static unsafe class GemmDriver<T, TKernel>
                     // Later KC slices add onto what the first one wrote.
                     T betaSlice = pc == 0 ? beta : T.One;
                     var slice = new Slice(transA, transB, m, nc, kc, jc, pc, alpha, a, lda, b, ldb, betaSlice, c, ldc, bPack);
-                    if (threads <= 1)
-                    {
-                        GemmPacking<T, TKernel>.PackB(transB, b, ldb, pc, jc, kc, nc, 0, nPanels, bPack);
-                        T* aPack = (T*)GemmBufferPool.Rent((nuint)Math.Min(TKernel.MC, RoundUp(m, mr)) * (nuint)kc * (nuint)sizeof(T), out nuint aCapacity);
-                        try
-                        {
-                            for (int i0 = 0; i0 < m; i0 += TKernel.MC)
-                            {
-                                slice.Compute(i0, Math.Min(TKernel.MC, m - i0), 0, nPanels, aPack);
-                            }
-                        }
-                        finally
-                        {
-                            GemmBufferPool.Return(aPack, aCapacity);
-                        }
-                    }
-                    else
+                    if (threads > 1)
                     {
                         RunSliceParallel(slice, nPanels, threads);
+                        continue;
+                    }
+
+                    GemmPacking<T, TKernel>.PackB(transB, b, ldb, pc, jc, kc, nc, 0, nPanels, bPack);
+                    for (int i0 = 0; i0 < m; i0 += TKernel.MC)
+                    {
+                        slice.Compute(i0, Math.Min(TKernel.MC, m - i0), 0, nPanels, aPack);
                     }
                 }
             }
@@ -63,6 +126,10 @@ internal static unsafe class GemmDriver<T, TKernel>
         finally
         {
             GemmBufferPool.Return(bPack, bCapacity);
+            if (aPack != null)
+            {
+                GemmBufferPool.Return(aPack, aCapacity);
+            }
         }
     }
 
@@ -72,7 +139,7 @@ internal static unsafe class GemmDriver<T, TKernel>
 
         // Pack the shared B panel: contiguous runs of NR panels per worker.
         int packChunks = Math.Min(threads, nPanels);
-        Parallel.For(0, packChunks, t =>
+        Parallel.For(0, packChunks, Workers(threads), t =>
         {
             int q0 = (int)((long)nPanels * t / packChunks), q1 = (int)((long)nPanels * (t + 1) / packChunks);
             GemmPacking<T, TKernel>.PackB(s.TransB, s.B, s.Ldb, s.Pc, s.Jc, s.Kc, s.Nc, q0, q1, s.BPack);
@@ -92,6 +159,7 @@ internal static unsafe class GemmDriver<T, TKernel>
         Parallel.For(
             0,
             rowBlocks * colBlocks,
+            Workers(threads),
             () => (Ptr: (nint)GemmBufferPool.Rent(aBytes, out nuint cap), Capacity: cap),
             (item, _, buffer) =>
             {
@@ -103,6 +171,12 @@ internal static unsafe class GemmDriver<T, TKernel>
             },
             buffer => GemmBufferPool.Return((void*)buffer.Ptr, buffer.Capacity));
     }
+
+    /// <summary>
+    /// Caps the TPL at the requested thread count: there can be more work items than threads, and
+    /// without a cap a many-core machine would run them all at once (ignoring CpuGemm.MaxThreads).
+    /// </summary>
+    private static ParallelOptions Workers(int threads) => new() { MaxDegreeOfParallelism = threads };
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
