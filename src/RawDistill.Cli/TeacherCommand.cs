@@ -88,14 +88,16 @@ public sealed class TeacherOptions
     [Option("quiet", HelpText = "Only epoch summaries, no per-step progress lines.")]
     public bool Quiet { get; set; }
 
+    static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
+
     [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
-        new Example("Train the default teacher on the embedded Fashion-MNIST subset", new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
-        new Example("ResNet-18 teacher on CIFAR-10, 200 epochs", new TeacherOptions { Action = "train", Data = "cifar10:/data/cifar-10-batches-bin", Arch = "resnet18", Epochs = 200, Projector = "2048,2048,2048", Out = "bt-r18.safetensors" }),
-        new Example("Continue an interrupted run", new TeacherOptions { Action = "train", Out = "teacher.safetensors", Resume = true }),
-        new Example("Linear probe at 1% and 100% of the labels vs a random encoder", new TeacherOptions { Action = "eval", Teacher = "teacher.safetensors" }),
-        new Example("Representations of the training split", new TeacherOptions { Action = "embed", Teacher = "teacher.safetensors", Out = "features.safetensors" }),
+        new Example("Train the default teacher on the embedded Fashion-MNIST subset", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
+        new Example("ResNet-18 teacher on CIFAR-10, 200 epochs", SkipDefaults, new TeacherOptions { Action = "train", Data = "cifar10:/data/cifar-10-batches-bin", Arch = "resnet18", Epochs = 200, Projector = "2048,2048,2048", Out = "bt-r18.safetensors" }),
+        new Example("Continue an interrupted run", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors", Resume = true }),
+        new Example("Linear probe at 1% and 100% of the labels vs a random encoder", SkipDefaults, new TeacherOptions { Action = "eval", Teacher = "teacher.safetensors" }),
+        new Example("Representations of the training split", SkipDefaults, new TeacherOptions { Action = "embed", Teacher = "teacher.safetensors", Out = "features.safetensors" }),
     ];
 }
 
