@@ -88,14 +88,16 @@ public sealed class TeacherOptions
     [Option("quiet", HelpText = "Only epoch summaries, no per-step progress lines.")]
     public bool Quiet { get; set; }
 
+    static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
+
     [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
-        new Example("Train the default teacher on the embedded Fashion-MNIST subset", new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
-        new Example("ResNet-18 teacher on CIFAR-10, 200 epochs", new TeacherOptions { Action = "train", Data = "cifar10:/data/cifar-10-batches-bin", Arch = "resnet18", Epochs = 200, Projector = "2048,2048,2048", Out = "bt-r18.safetensors" }),
-        new Example("Continue an interrupted run", new TeacherOptions { Action = "train", Out = "teacher.safetensors", Resume = true }),
-        new Example("Linear probe at 1% and 100% of the labels vs a random encoder", new TeacherOptions { Action = "eval", Teacher = "teacher.safetensors" }),
-        new Example("Representations of the training split", new TeacherOptions { Action = "embed", Teacher = "teacher.safetensors", Out = "features.safetensors" }),
+        new Example("Train the default teacher on the embedded Fashion-MNIST subset", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
+        new Example("ResNet-18 teacher on CIFAR-10, 200 epochs", SkipDefaults, new TeacherOptions { Action = "train", Data = "cifar10:/data/cifar-10-batches-bin", Arch = "resnet18", Epochs = 200, Projector = "2048,2048,2048", Out = "bt-r18.safetensors" }),
+        new Example("Continue an interrupted run", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors", Resume = true }),
+        new Example("Linear probe at 1% and 100% of the labels vs a random encoder", SkipDefaults, new TeacherOptions { Action = "eval", Teacher = "teacher.safetensors" }),
+        new Example("Representations of the training split", SkipDefaults, new TeacherOptions { Action = "embed", Teacher = "teacher.safetensors", Out = "features.safetensors" }),
     ];
 }
 
@@ -207,6 +209,7 @@ public static class TeacherCommand
             Console.Error.WriteLine($"barlow twins: encoder {trainer.EncoderConfig.ToJson()} ({trainer.Encoder.ParameterCount:N0} parameters, {trainer.Encoder.FeatureDim}-d), " +
                 $"projector {string.Join('-', opt.Projector)}, λ_off {trainer.LambdaOff:G4}, {opt.Optimizer} lr {opt.Lr * opt.Batch / 256:G4}, " +
                 $"batch {opt.Batch}, {trainer.StepsPerEpoch} steps/epoch × {opt.Epochs} epochs, seed {opt.Seed}");
+            Console.Error.WriteLine($"checkpoint after every epoch: {checkpoint}");
             var clock = Stopwatch.StartNew();
             var lastPrint = TimeSpan.Zero;
             double epochSum = 0;
@@ -219,7 +222,7 @@ public static class TeacherCommand
                 if (!last && clock.Elapsed - lastPrint < TimeSpan.FromSeconds(10) && p.Step != 1) return;
                 lastPrint = clock.Elapsed;
                 Console.Error.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.Lr:G3} {p.ImagesPerSecond:F0} img/s ETA {Format(p.Eta)}" +
-                    (last ? $"; epoch mean loss {epochSum / p.StepsPerEpoch:F3}, checkpoint written" : ""));
+                    (last ? $"; epoch mean loss {epochSum / p.StepsPerEpoch:F3}" : ""));
             });
             var losses = trainer.EpochLosses;
             Console.Error.WriteLine($"epoch losses: {string.Join(", ", losses.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}");
@@ -324,7 +327,7 @@ public static class TeacherCommand
         if (o.Json != null)
         {
             var doc = new { teacher = o.Teacher, data = o.Data, l2 = o.L2, seed = o.Seed, feature_dim = d, test_images = test.Count, results = rows };
-            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         }
         return 0;
     }

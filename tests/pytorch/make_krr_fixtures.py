@@ -3,13 +3,13 @@
 
 Run with Debian's PyTorch 1.13 (not a pyenv python):
     /usr/bin/python3 tests/pytorch/make_krr_fixtures.py
-Writes tests/RawDistill.Tests/Fixtures/krr_step.safetensors:
+Writes tests/RawDistill.Tests/Fixtures/krr_step.safetensors, every key prefixed "krr_step.":
   net.*      the pool model's state dict under RawDistill's ConvNet names (features.{i}.*,
              classifier.*), f32, BatchNorm with non-trivial running statistics
   x_syn      X_s, m×1×8×8, pixel space (f32);  y_syn  Y_s, m×d (f32)
   x_real     X_r, B×1×8×8, pixel space (f32);  y_real Y_r, B×d (f32)
   mean, std  normalization statistics (f64, one channel)
-  loss       L (f64);  grad_x_syn, grad_y_syn  ∂L/∂X_s, ∂L/∂Y_s (f64)
+  y          L (f64), grad_out = 1;  grad_x_syn, grad_y_syn  ∂L/∂X_s, ∂L/∂Y_s (f64)
 The reference computation runs in float64 from the f32 values: pool model in eval mode,
 F = [embed(norm(X)), 1], K_ss = F_s F_sᵀ, K_rs = F_r F_sᵀ, λ = 1e-6·tr(K_ss) detached,
 α = (K_ss + λI)⁻¹ Y_s, L = mean((K_rs α − Y_r)²).
@@ -80,8 +80,12 @@ for k, v in head.state_dict().items():
     tensors[f"net.classifier.{k}"] = v.detach().clone()
 tensors.update(x_syn=x_syn, y_syn=y_syn, x_real=x_real, y_real=y_real,
                mean=torch.tensor([mean], dtype=torch.float64), std=torch.tensor([std], dtype=torch.float64),
-               loss=loss.detach(), grad_x_syn=gx, grad_y_syn=gy)
-meta = {"config": json.dumps({"m": m, "B": B, "d": d, "size": size, "widths": widths, "ridge": 1e-6}),
-        "torch": torch.__version__}
+               y=loss.detach(), grad_out=torch.tensor(1.0, dtype=torch.float64), grad_x_syn=gx, grad_y_syn=gy)
+# The repository's fixture convention (tests/pytorch/README.md): keys <case>.<name>, a "cases"
+# list and one JSON object per case in the metadata, y / grad_out / grad_* per case.
+tensors = {f"krr_step.{k}": v for k, v in tensors.items()}
+meta = {"cases": json.dumps(["krr_step"]),
+        "krr_step": json.dumps({"dtype": "F64", "m": m, "B": B, "d": d, "size": size, "widths": widths, "ridge": 1e-6,
+                                "torch": torch.__version__})}
 save_file(tensors, OUT, metadata=meta)
 print(f"wrote {OUT}: loss {loss.item():.6g}, |grad_x| {gx.abs().max().item():.3g}, |grad_y| {gy.abs().max().item():.3g}")

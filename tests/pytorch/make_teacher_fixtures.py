@@ -2,7 +2,7 @@
 """Golden numbers for two Barlow Twins training steps (encoder + projector + loss + LARS).
 
 Run with Debian's PyTorch: /usr/bin/python3 tests/pytorch/make_teacher_fixtures.py
-Writes tests/RawDistill.Tests/Fixtures/teacher.safetensors (a few KB).
+Writes tests/RawDistill.Tests/Fixtures/teacher/bt_step.safetensors (a few KB).
 
 The network is a tiny KRR-ST-style ConvNet (1x8x8 input, widths 4-8, BatchNorm2d, ReLU,
 avg-pool 2x2; keys features.{i}.*) and the Barlow Twins projector (Linear-BN1d-ReLU x2,
@@ -33,7 +33,8 @@ from safetensors_io import save_file
 
 torch.manual_seed(0)
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "RawDistill.Tests", "Fixtures", "teacher.safetensors")
+# Its own folder: the top-level Fixtures/*.safetensors follow the op-family convention.
+OUT = os.path.join(HERE, "..", "RawDistill.Tests", "Fixtures", "teacher", "bt_step.safetensors")
 
 WIDTHS = [4, 8]
 PROJECTOR = [16, 16, 8]

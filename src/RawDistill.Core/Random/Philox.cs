@@ -110,6 +110,12 @@ public static class Philox
     internal static unsafe void Fill<T>(Span<T> y, ulong seed, ulong counter, bool normal, bool allowParallel)
         where T : unmanaged
     {
+        // FillRange reinterprets the span as float or double; the JIT folds this check away.
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            throw new NotSupportedException($"Philox fills support float and double, not {typeof(T).Name}.");
+        }
+
         long n = y.Length;
         if (n == 0)
         {

@@ -164,6 +164,10 @@ public sealed class BarlowTwinsTrainer : IDisposable
     /// <paramref name="data"/> (u8 images of the encoder's geometry), writing a checkpoint
     /// after every epoch when <paramref name="checkpointPath"/> is given.
     /// </summary>
+    /// <param name="data">The training images (the same set, in the same order, on every resume).</param>
+    /// <param name="checkpointPath">Checkpoint file rewritten (atomically) after each epoch, or null.</param>
+    /// <param name="progress">Called after every step.</param>
+    /// <param name="stopAfterEpoch">Stop once this many epochs are complete (an interruption, for tests); null = run to the end.</param>
     public void Train(ImageDataset data, string? checkpointPath = null, Action<TrainProgress>? progress = null, int? stopAfterEpoch = null)
     {
         if (data.Count != TrainImages) throw new ArgumentException($"the run was set up for {TrainImages} images per epoch, the data has {data.Count}");

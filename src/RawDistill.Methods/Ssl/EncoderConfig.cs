@@ -59,7 +59,13 @@ public sealed record EncoderConfig
     {
         "convnet" => new EncoderConfig
         {
-            Arch = "convnet", Channels = channels, Size = size, Widths = [32, 64, 128], Norm = "batch", Pool = "avg", ConvBias = true,
+            Arch = "convnet",
+            Channels = channels,
+            Size = size,
+            Widths = [32, 64, 128],
+            Norm = "batch",
+            Pool = "avg",
+            ConvBias = true,
             FirstPadding = channels == 1 && size == 28 ? 3 : 1,
         },
         "resnet10" or "resnet18" => new EncoderConfig { Arch = arch.ToLowerInvariant(), Channels = channels, Size = size, Width = 64, StemPadding = 1 },

@@ -79,16 +79,16 @@ public sealed class KrrStDistillerTests
         var f = Fixture();
         using var teacher = new LinearTeacher();
         var cfg = Tiny() with { PoolSize = 1 };
-        using var d = new KrrStDistiller(cfg, Data(20), new NormalizationStats(f.GetF64("mean"), f.GetF64("std")), teacher.Embed, D, "test");
-        StateDictIO.Load(d.Pool[0].Net, f, strict: true, prefix: "net.");
+        using var d = new KrrStDistiller(cfg, Data(20), new NormalizationStats(f.GetF64("krr_step.mean"), f.GetF64("krr_step.std")), teacher.Embed, D, "test");
+        StateDictIO.Load(d.Pool[0].Net, f, strict: true, prefix: "krr_step.net.");
         using var scope = TensorScope.Begin();
-        d.XSyn.CopyFrom(f.ReadTensor("x_syn"));
-        d.YSyn.CopyFrom(f.ReadTensor("y_syn"));
-        var (loss, gx, gy) = d.LossAndGradients(0, f.ReadTensor("x_real"), f.ReadTensor("y_real"));
-        double expected = f.GetF64("loss")[0];
+        d.XSyn.CopyFrom(f.ReadTensor("krr_step.x_syn"));
+        d.YSyn.CopyFrom(f.ReadTensor("krr_step.y_syn"));
+        var (loss, gx, gy) = d.LossAndGradients(0, f.ReadTensor("krr_step.x_real"), f.ReadTensor("krr_step.y_real"));
+        double expected = f.GetF64("krr_step.y")[0];
         Assert.True(Math.Abs(loss - expected) <= 1e-4 * Math.Abs(expected), $"loss {loss:R} vs PyTorch {expected:R}");
-        Close(f.GetF64("grad_x_syn"), gx.ToArray<float>(), 2e-3, "∂L/∂X_s");
-        Close(f.GetF64("grad_y_syn"), gy.ToArray<float>(), 2e-3, "∂L/∂Y_s");
+        Close(f.GetF64("krr_step.grad_x_syn"), gx.ToArray<float>(), 2e-3, "∂L/∂X_s");
+        Close(f.GetF64("krr_step.grad_y_syn"), gy.ToArray<float>(), 2e-3, "∂L/∂Y_s");
     }
 
     static void Close(double[] expected, float[] actual, double tol, string what)

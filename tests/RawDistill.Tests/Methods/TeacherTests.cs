@@ -23,7 +23,14 @@ public sealed class TeacherTests : IDisposable
 
     static EncoderConfig TinyConvNet(int channels, int size) => new()
     {
-        Arch = "convnet", Channels = channels, Size = size, Widths = [4, 8], Norm = "batch", Pool = "avg", ConvBias = true, FirstPadding = 1,
+        Arch = "convnet",
+        Channels = channels,
+        Size = size,
+        Widths = [4, 8],
+        Norm = "batch",
+        Pool = "avg",
+        ConvBias = true,
+        FirstPadding = 1,
     };
 
     /// <summary>n seeded random u8 images 1×size×size with labels i mod 3.</summary>
@@ -54,14 +61,21 @@ public sealed class TeacherTests : IDisposable
     public void TwoBarlowTwinsStepsMatchPyTorch()
     {
         // tests/pytorch/make_teacher_fixtures.py: same weights, same views, LARS with the trainer's schedule.
-        var f = Safetensors.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", "teacher.safetensors"));
+        var f = Safetensors.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", "teacher", "bt_step.safetensors"));
         var cfg = JsonDocument.Parse(f.Metadata["teacher_step"]).RootElement;
         int batch = cfg.GetProperty("batch").GetInt32(), steps = cfg.GetProperty("steps").GetInt32();
         var options = new BarlowTwinsOptions
         {
-            Epochs = 1, Batch = batch, Projector = cfg.GetProperty("projector").EnumerateArray().Select(e => e.GetInt32()).ToArray(),
-            LambdaOff = cfg.GetProperty("lambda_off").GetDouble(), Optimizer = "lars", Lr = 0.3, WeightDecay = cfg.GetProperty("weight_decay").GetDouble(),
-            Momentum = cfg.GetProperty("momentum").GetDouble(), Eta = cfg.GetProperty("eta").GetDouble(), WarmupEpochs = 0,
+            Epochs = 1,
+            Batch = batch,
+            Projector = cfg.GetProperty("projector").EnumerateArray().Select(e => e.GetInt32()).ToArray(),
+            LambdaOff = cfg.GetProperty("lambda_off").GetDouble(),
+            Optimizer = "lars",
+            Lr = 0.3,
+            WeightDecay = cfg.GetProperty("weight_decay").GetDouble(),
+            Momentum = cfg.GetProperty("momentum").GetDouble(),
+            Eta = cfg.GetProperty("eta").GetDouble(),
+            WarmupEpochs = 0,
             MinLrFactor = cfg.GetProperty("min_lr_factor").GetDouble(),
         };
         using var trainer = new BarlowTwinsTrainer(TinyConvNet(1, 8), options, NormalizationStats.Identity(1), batch * steps, "fixture");
@@ -87,7 +101,11 @@ public sealed class TeacherTests : IDisposable
 
     static BarlowTwinsOptions SmallRun(int epochs) => new()
     {
-        Epochs = epochs, Batch = 8, Projector = [16, 16, 16], Seed = 3, WarmupEpochs = 1,
+        Epochs = epochs,
+        Batch = 8,
+        Projector = [16, 16, 16],
+        Seed = 3,
+        WarmupEpochs = 1,
     };
 
     [Fact]
