@@ -73,8 +73,16 @@ public sealed record KrrStConfig
     /// <summary>The reference settings for a CIFAR-100 source (32×32): m 1000, B 1024, M 10, T_max 1000, η 1e-4, 160k steps, ConvNet 128-256-512.</summary>
     public static KrrStConfig Cifar100() => new()
     {
-        SyntheticCount = 1000, RealBatch = 1024, PoolSize = 10, MaxSteps = 1000, Lr = 1e-4, Steps = 160_000,
-        Widths = [128, 256, 512], Norm = "batch", Augment = false, CheckpointEvery = 1000,
+        SyntheticCount = 1000,
+        RealBatch = 1024,
+        PoolSize = 10,
+        MaxSteps = 1000,
+        Lr = 1e-4,
+        Steps = 160_000,
+        Widths = [128, 256, 512],
+        Norm = "batch",
+        Augment = false,
+        CheckpointEvery = 1000,
     };
 
     /// <summary>TinyImageNet (64×64): m 2000, η 1e-5, ConvNet 64-128-256-512.</summary>

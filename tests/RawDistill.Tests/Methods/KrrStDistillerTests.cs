@@ -59,8 +59,15 @@ public sealed class KrrStDistillerTests
 
     static KrrStConfig Tiny(int steps = 6) => new()
     {
-        SyntheticCount = 6, RealBatch = 10, PoolSize = 2, MaxSteps = 3, Lr = 1e-2, Steps = steps, Widths = [4, 8],
-        CheckpointEvery = 2, Seed = 5,
+        SyntheticCount = 6,
+        RealBatch = 10,
+        PoolSize = 2,
+        MaxSteps = 3,
+        Lr = 1e-2,
+        Steps = steps,
+        Widths = [4, 8],
+        CheckpointEvery = 2,
+        Seed = 5,
     };
 
     static readonly NormalizationStats Norm = new([0.3], [0.25]);
