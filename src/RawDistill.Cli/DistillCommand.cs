@@ -104,14 +104,16 @@ public sealed class DistillOptions
     [Option("quiet", HelpText = "Fewer progress lines (checkpoints and summaries only).")]
     public bool Quiet { get; set; }
 
+    static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
+
     [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
-        new Example("The main job: teacher (cached), KRR-ST on the embedded Fashion-MNIST subset, evaluation vs baselines", new DistillOptions()),
-        new Example("Full Fashion-MNIST (Debian package dataset-fashion-mnist), m = 100", new DistillOptions { Data = "fashion-mnist", M = 100 }),
-        new Example("The reference CIFAR-100 settings with a given teacher", new DistillOptions { Data = "cifar100:/data/cifar-100-binary", Preset = "cifar100", Teacher = "r18.safetensors", Out = "runs/c100" }),
-        new Example("Reproduce the reference code's pool behaviour", new DistillOptions { PoolReset = "legacy" }),
-        new Example("Continue an interrupted run", new DistillOptions { Resume = "runs/krr-st" }),
+        new Example("The main job: teacher (cached), KRR-ST on the embedded Fashion-MNIST subset, evaluation vs baselines", SkipDefaults, new DistillOptions()),
+        new Example("Full Fashion-MNIST (Debian package dataset-fashion-mnist), m = 100", SkipDefaults, new DistillOptions { Data = "fashion-mnist", M = 100 }),
+        new Example("The reference CIFAR-100 settings with a given teacher", SkipDefaults, new DistillOptions { Data = "cifar100:/data/cifar-100-binary", Preset = "cifar100", Teacher = "r18.safetensors", Out = "runs/c100" }),
+        new Example("Reproduce the reference code's pool behaviour", SkipDefaults, new DistillOptions { PoolReset = "legacy" }),
+        new Example("Continue an interrupted run", SkipDefaults, new DistillOptions { Resume = "runs/krr-st" }),
     ];
 }
 

@@ -39,11 +39,13 @@ public sealed class EvalOptions
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
+    static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
+
     [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
-        new Example("Evaluate the main job's set with the cached teacher", new EvalOptions { Distilled = "runs/krr-st/distilled.safetensors", Teacher = "teacher.safetensors" }),
-        new Example("Transfer to the full Fashion-MNIST, 1000 pre-training epochs", new EvalOptions { Distilled = "runs/krr-st/distilled.safetensors", Teacher = "teacher.safetensors", Data = "fashion-mnist", Epochs = 1000 }),
+        new Example("Evaluate the main job's set with the cached teacher", SkipDefaults, new EvalOptions { Distilled = "runs/krr-st/distilled.safetensors", Teacher = "teacher.safetensors" }),
+        new Example("Transfer to the full Fashion-MNIST, 1000 pre-training epochs", SkipDefaults, new EvalOptions { Distilled = "runs/krr-st/distilled.safetensors", Teacher = "teacher.safetensors", Data = "fashion-mnist", Epochs = 1000 }),
     ];
 }
 
