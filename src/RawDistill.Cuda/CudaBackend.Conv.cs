@@ -18,7 +18,7 @@ public sealed unsafe partial class CudaBackend
     internal static long WorkspaceElements { get; set; } = 1L << 26;
 
     [StructLayout(LayoutKind.Sequential)]
-    struct ConvDesc
+    internal struct ConvDesc
     {
         public int C, H, W, K, P, Q, R, S, Sh, Sw, Ph, Pw;
     }

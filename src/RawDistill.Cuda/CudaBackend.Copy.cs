@@ -60,7 +60,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    struct PermuteDesc
+    internal struct PermuteDesc
     {
         public int Rank;
         public fixed int OutShape[8];

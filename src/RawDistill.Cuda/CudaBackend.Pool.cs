@@ -8,7 +8,7 @@ using RawDistill.Tensors;
 public sealed unsafe partial class CudaBackend
 {
     [StructLayout(LayoutKind.Sequential)]
-    struct PoolDesc
+    internal struct PoolDesc
     {
         public int N, C, H, W, P, Q, Kh, Kw, Sh, Sw, Ph, Pw;
     }

@@ -102,18 +102,15 @@ public static class CudaLibraryResolver
                 attempts.Add(new LoadAttempt(dir + "/", "folder does not exist"));
                 continue;
             }
-            foreach (var file in names)
+            var present = names.Select(f => Path.Combine(dir, f)).Where(p => tried.Add(p) && File.Exists(p)).ToList();
+            if (present.Count == 0)
             {
-                var path = Path.Combine(dir, file);
-                if (!tried.Add(path)) continue;
-                if (!File.Exists(path))
-                {
-                    attempts.Add(new LoadAttempt(path, "no such file"));
-                    continue;
-                }
-                PreloadCompanions(library, dir);
-                if (TryLoad(path, attempts, out var h)) return new LibraryLocation(library, path, attempts) { Handle = h };
+                attempts.Add(new LoadAttempt(Path.Combine(dir, "{" + string.Join(",", names) + "}"), "no such file"));
+                continue;
             }
+            PreloadCompanions(library, dir);
+            foreach (var path in present)
+                if (TryLoad(path, attempts, out var h)) return new LibraryLocation(library, path, attempts) { Handle = h };
         }
 
         foreach (var path in LdCachePaths(names))
@@ -138,16 +135,20 @@ public static class CudaLibraryResolver
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
         {
-            attempts.Add(new LoadAttempt(pathOrName, FirstLine(e.Message)));
+            attempts.Add(new LoadAttempt(pathOrName, LoaderReason(e.Message)));
             handle = 0;
             return false;
         }
     }
 
-    static string FirstLine(string s)
+    /// <summary>
+    /// .NET's message is a generic first line followed by dlerror()'s text
+    /// ("libx.so: cannot open shared object file: ..."); keep the dlerror part.
+    /// </summary>
+    static string LoaderReason(string message)
     {
-        int i = s.IndexOf('\n');
-        return (i < 0 ? s : s[..i]).Trim();
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length > 1 ? string.Join(" ", lines.Skip(1)) : message.Trim();
     }
 
     // libnvrtc dlopens libnvrtc-builtins by soname, libcublas needs libcublasLt: load the
