@@ -86,7 +86,7 @@ public sealed unsafe partial class CudaBackend : IBackend
             CudaDriver.Check(CudaDriver.cuStreamCreate(out stream, CudaDriver.StreamNonBlocking));
             Cublas.Check(Cublas.cublasCreate_v2(out cublas));
             Cublas.Check(Cublas.cublasSetStream_v2(cublas, stream));
-            Cublas.Check(Cublas.cublasSetMathMode(cublas, CublasMath.Pedantic));
+            Cublas.Check(Cublas.cublasSetMathMode(cublas, CublasMath.Default));
             backend = new CudaBackend(ordinal, device, context, stream, cublas);
             t_current = context;
             return true;
@@ -128,7 +128,8 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     /// <summary>
     /// Lets cuBLAS use TF32 tensor cores for f32 GEMMs (faster, about 10 mantissa bits).
-    /// Off by default (CUBLAS_PEDANTIC_MATH) so results match the CPU backend.
+    /// Off by default: CUBLAS_DEFAULT_MATH, under which S/DGEMM compute in full f32/f64
+    /// (TF32 needs CUBLAS_TF32_TENSOR_OP_MATH), so results match the CPU backend.
     /// </summary>
     public bool AllowTf32
     {
@@ -136,7 +137,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         set
         {
             MakeCurrent();
-            Cublas.Check(Cublas.cublasSetMathMode(_cublas, value ? CublasMath.Tf32TensorOp : CublasMath.Pedantic));
+            Cublas.Check(Cublas.cublasSetMathMode(_cublas, value ? CublasMath.Tf32TensorOp : CublasMath.Default));
             _allowTf32 = value;
         }
     }

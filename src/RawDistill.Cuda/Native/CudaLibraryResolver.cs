@@ -110,19 +110,57 @@ public static class CudaLibraryResolver
             }
             PreloadCompanions(library, dir);
             foreach (var path in present)
-                if (TryLoad(path, attempts, out var h)) return new LibraryLocation(library, path, attempts) { Handle = h };
+                if (!TooNewForDriver(library, path, attempts) && TryLoad(path, attempts, out var h))
+                    return new LibraryLocation(library, path, attempts) { Handle = h };
         }
 
         foreach (var path in LdCachePaths(names))
         {
             if (!tried.Add(path)) continue;
-            if (TryLoad(path, attempts, out var h)) return new LibraryLocation(library, path, attempts) { Handle = h };
+            if (!TooNewForDriver(library, path, attempts) && TryLoad(path, attempts, out var h))
+                return new LibraryLocation(library, path, attempts) { Handle = h };
         }
 
         foreach (var file in names)
-            if (TryLoad(file, attempts, out var h)) return new LibraryLocation(library, file + " (dlopen search)", attempts) { Handle = h };
+            if (!TooNewForDriver(library, file, attempts) && TryLoad(file, attempts, out var h))
+                return new LibraryLocation(library, file + " (dlopen search)", attempts) { Handle = h };
 
         return new LibraryLocation(library, null, attempts);
+    }
+
+    /// <summary>
+    /// NVRTC and cuBLAS of a newer CUDA major than the driver supports load fine but then fail
+    /// (a CUBIN the driver cannot load, CUBLAS_STATUS_NOT_INITIALIZED), so a versioned soname
+    /// (libnvrtc.so.13) above the driver's CUDA major is skipped, and recorded as such.
+    /// Without a driver nothing is skipped (NVRTC alone still compiles).
+    /// </summary>
+    static bool TooNewForDriver(CudaLibrary library, string pathOrName, List<LoadAttempt> attempts)
+    {
+        if (library == CudaLibrary.Driver) return false;
+        int driverMajor = DriverMajor();
+        if (driverMajor <= 0) return false;
+        var name = Path.GetFileName(pathOrName);
+        int so = name.IndexOf(".so.", StringComparison.Ordinal);
+        if (so < 0) return false;
+        var rest = name[(so + 4)..];
+        int dot = rest.IndexOf('.');
+        if (!int.TryParse(dot < 0 ? rest : rest[..dot], out int libMajor) || libMajor <= driverMajor) return false;
+        attempts.Add(new LoadAttempt(pathOrName, $"skipped: CUDA {libMajor} library, but the driver supports CUDA {driverMajor}"));
+        return true;
+    }
+
+    static int _driverMajor = -1;
+
+    static int DriverMajor()
+    {
+        if (_driverMajor >= 0) return _driverMajor;
+        _driverMajor = 0;
+        try
+        {
+            if (Locate(CudaLibrary.Driver).Found && CudaDriver.cuDriverGetVersion(out int v) == CuResult.Success) _driverMajor = v / 1000;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        return _driverMajor;
     }
 
     static bool TryLoad(string pathOrName, List<LoadAttempt> attempts, out nint handle)
