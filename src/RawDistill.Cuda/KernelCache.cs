@@ -5,7 +5,7 @@ using System.Text;
 
 /// <summary>
 /// Compiled kernel images on disk, under $XDG_CACHE_HOME/rawdistill/kernels (or
-/// ~/.cache/rawdistill/kernels), keyed by SHA-256 of the source, every header, the
+/// ~/.cache/rawdistill/kernels, or the temp folder without a home), keyed by SHA-256 of the source, every header, the
 /// options, the architecture and the NVRTC version. A cache that cannot be written is
 /// skipped silently: it only saves compile time.
 /// </summary>
@@ -17,8 +17,10 @@ public static class KernelCache
         get
         {
             var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var root = !string.IsNullOrEmpty(xdg) ? xdg
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var root = Path.IsPathRooted(xdg) ? xdg
+                : Path.IsPathRooted(home) ? Path.Combine(home, ".cache")
+                : Path.GetTempPath(); // no usable home (some containers): still an absolute folder
             return Path.Combine(root, "rawdistill", "kernels");
         }
     }

@@ -47,6 +47,16 @@ public class NvrtcCompileTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WarningsReachTheLog()
+    {
+        // Proves the "no warning" assertion above can fail: NVRTC reports #177-D here.
+        Assert.True(NvrtcCompiler.IsAvailable, "libnvrtc is required for this test");
+        var compiled = NvrtcCompiler.Compile("warns.cu", "extern \"C\" __global__ void k(float* y) { int unused = 3; y[0] = 1.0f; }",
+            new Dictionary<string, string>(), "sm_80");
+        Assert.Contains("warning", compiled.Log, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void CompileErrorsNameTheFileAndCarryTheLog()
     {
         Assert.True(NvrtcCompiler.IsAvailable, "libnvrtc is required for this test");

@@ -204,6 +204,17 @@ public static class Parity
                 return [b.Cholesky(Put(b, DType.F64, broken), n, Lb)];
             }, 0);
         }
+        // sizes at and around the 64-wide diagonal blocks
+        foreach (int m in new[] { 1, 63, 64, 65, 128 })
+        {
+            var am = Spd(m, 100 + m);
+            Same(dev, $"cholesky n={m}", b =>
+            {
+                var Lm = b.Allocate(DType.F64, (long)m * m);
+                Assert.Equal(-1, b.Cholesky(Put(b, DType.F64, am), m, Lm));
+                return ReadD(b, Lm);
+            }, 1e-10);
+        }
         // f32 goes through a widened copy on the GPU
         Same(dev, "cholesky f32", b =>
         {
@@ -227,6 +238,8 @@ public static class Parity
             new(3, 4, 9, 7, 6, 3, 3, 2, 1, 1, 1, 2),   // groups, stride, padding
             new(2, 8, 5, 5, 4, 1, 1, 1, 1, 0, 0, 1),   // pointwise: no im2col
             new(4, 3, 8, 8, 5, 5, 3, 1, 2, 2, 0, 1),   // rectangular kernel
+            new(2, 6, 7, 7, 6, 3, 3, 2, 2, 1, 1, 6),   // depthwise (MobileNetV2)
+            new(2, 4, 6, 6, 8, 1, 1, 2, 2, 0, 0, 2),   // strided 1×1 (ResNet shortcut), grouped
         ];
         foreach (var t in Floats)
             foreach (var g in geometries)
@@ -273,6 +286,13 @@ public static class Parity
                     return ReadD(b, y);
                 }, t == DType.F32 ? 1e-5 : 1e-13);
             }
+            // y may alias x
+            Same(dev, $"unary in place {t}", b =>
+            {
+                var y = Put(b, t, x);
+                b.Unary(UnaryOp.Tanh, y, y, x.Length);
+                return ReadD(b, y);
+            }, t == DType.F32 ? 1e-5 : 1e-13);
             int[] shape = [4, 3, 5, 6];
             var a = Rand(4 * 3 * 5 * 6, 22, -2, 2);
             var bc = Rand(3 * 6, 23, -2, 2); // [1, 3, 1, 6]
@@ -284,6 +304,13 @@ public static class Parity
                     b.Binary(op, Put(b, t, a), aStrides, Put(b, t, bc), bStrides, y, shape);
                     return ReadD(b, y);
                 }, Tol(t));
+            // y may alias the non-broadcast input
+            Same(dev, $"binary in place {t}", b =>
+            {
+                var y = Put(b, t, a);
+                b.Binary(BinaryOp.Mul, y, aStrides, Put(b, t, bc), bStrides, y, shape);
+                return ReadD(b, y);
+            }, Tol(t));
         }
     }
 
@@ -405,6 +432,13 @@ public static class Parity
                     b.Permute(Put(b, t, x), [2, 3, 4, 5], perm, y);
                     return ReadD(b, y);
                 }, 0);
+            var x6 = Enumerable.Range(0, 2 * 3 * 2 * 2 * 3 * 2).Select(i => (double)(i % 100)).ToArray();
+            Same(dev, $"permute rank 6 {t}", b =>
+            {
+                var y = b.Allocate(t, x6.Length);
+                b.Permute(Put(b, t, x6), [2, 3, 2, 2, 3, 2], [5, 1, 3, 0, 4, 2], y);
+                return ReadD(b, y);
+            }, 0);
             Same(dev, $"transpose 2-D {t}", b =>
             {
                 var y = b.Allocate(t, x.Length);
