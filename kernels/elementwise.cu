@@ -61,19 +61,46 @@ struct BroadcastDesc
     i64 bStrides[MAX_RANK];
 };
 
+// Version 1 (rank 1, the common same-shape or scalar-broadcast case): no index division.
+// Version 2: unravel i over the merged shape, in 32-bit arithmetic when n fits (64-bit
+// division is many instructions on the GPU), else in 64-bit.
 template <typename T> __device__ void binary(int op, const T* a, const T* b, T* y, i64 n, BroadcastDesc d)
 {
-    GRID_STRIDE_LOOP(i, n)
+    if (d.rank == 1)
     {
-        i64 rest = i, ia = 0, ib = 0;
-        for (int k = d.rank - 1; k >= 0; k--)
+        i64 sa = d.aStrides[0], sb = d.bStrides[0];
+        GRID_STRIDE_LOOP(i, n) y[i] = binary_apply<T>(op, a[i * sa], b[i * sb]);
+    }
+    else if (n <= 0xffffffffLL)
+    {
+        GRID_STRIDE_LOOP(i, n)
         {
-            i64 c = rest % d.shape[k];
-            rest /= d.shape[k];
-            ia += c * d.aStrides[k];
-            ib += c * d.bStrides[k];
+            u32 rest = (u32)i;
+            i64 ia = 0, ib = 0;
+            for (int k = d.rank - 1; k >= 0; k--)
+            {
+                u32 e = (u32)d.shape[k], c = rest % e;
+                rest /= e;
+                ia += (i64)c * d.aStrides[k];
+                ib += (i64)c * d.bStrides[k];
+            }
+            y[i] = binary_apply<T>(op, a[ia], b[ib]);
         }
-        y[i] = binary_apply<T>(op, a[ia], b[ib]);
+    }
+    else
+    {
+        GRID_STRIDE_LOOP(i, n)
+        {
+            i64 rest = i, ia = 0, ib = 0;
+            for (int k = d.rank - 1; k >= 0; k--)
+            {
+                i64 c = rest % d.shape[k];
+                rest /= d.shape[k];
+                ia += c * d.aStrides[k];
+                ib += c * d.bStrides[k];
+            }
+            y[i] = binary_apply<T>(op, a[ia], b[ib]);
+        }
     }
 }
 

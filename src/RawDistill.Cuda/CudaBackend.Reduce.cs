@@ -6,6 +6,12 @@ using RawDistill.Tensors;
 // Reductions and argmax (kernels/reduce.cu).
 public sealed unsafe partial class CudaBackend
 {
+    /// <summary>Rows fewer than this (with inner = 1) are split so the reduction fills the GPU.</summary>
+    const int SplitBelowRows = 256;
+
+    /// <summary>Elements of a row one block reduces in the split version.</summary>
+    internal static int SplitChunk { get; set; } = 16384;
+
     /// <inheritdoc/>
     public void Reduce(ReduceOp op, Storage x, int outer, int reduce, int inner, Storage y)
     {
@@ -22,7 +28,19 @@ public sealed unsafe partial class CudaBackend
         }
         var a = new KernelArgs();
         a.Add((int)op); a.Add(px); a.Add(py); a.Add(outer); a.Add(reduce);
-        if (inner == 1)
+        if (inner == 1 && outer < SplitBelowRows && reduce >= 2 * SplitChunk)
+        {
+            // Few long rows: partials over chunks of SplitChunk, then a second pass over them.
+            int splits = (reduce + SplitChunk - 1) / SplitChunk;
+            using var partial = Rent(x.DType, (long)outer * splits);
+            var p1 = new KernelArgs();
+            p1.Add((int)op); p1.Add(px); p1.Add(partial.Pointer); p1.Add(outer); p1.Add(reduce); p1.Add(splits); p1.Add(SplitChunk);
+            Launch("reduce.cu", "reduce_split_" + sfx, (uint)Math.Min((long)outer * splits, 1 << 20), BlockSize, ref p1);
+            var p2 = new KernelArgs();
+            p2.Add((int)op); p2.Add(partial.Pointer); p2.Add(py); p2.Add(outer); p2.Add(splits);
+            Launch("reduce.cu", "reduce_rows_" + sfx, (uint)outer, BlockSize, ref p2);
+        }
+        else if (inner == 1)
             Launch("reduce.cu", "reduce_rows_" + sfx, (uint)Math.Min(outer, 1 << 20), BlockSize, ref a);
         else
         {

@@ -87,7 +87,10 @@ CUresult cuModuleUnload(void*) { return 0; }
 
 static bool NeedsThreads(const char* name)
 {
-    return std::strncmp(name, "reduce_rows", 11) == 0 || std::strncmp(name, "softmax", 7) == 0 || std::strncmp(name, "chol_diag", 9) == 0;
+    // Every kernel that uses __syncthreads, __shared__ or warp shuffles (block_reduce) must be listed.
+    for (const char* prefix : {"reduce_rows", "reduce_split", "softmax", "chol_diag"})
+        if (std::strncmp(name, prefix, std::strlen(prefix)) == 0) return true;
+    return false;
 }
 
 CUresult cuLaunchKernel(const EmuKernel* k, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,

@@ -318,7 +318,7 @@ public static class Parity
     {
         foreach (var t in Floats)
         {
-            foreach (var (outer, reduce, inner) in new[] { (7, 300, 1), (5, 33, 9), (1, 5000, 1), (3, 1, 4) })
+            foreach (var (outer, reduce, inner) in new[] { (7, 300, 1), (5, 33, 9), (1, 5000, 1), (3, 1, 4), (2, 70001, 1), (1, 40000, 1) })
             {
                 var x = Rand(outer * reduce * inner, 30 + reduce);
                 foreach (var op in Enum.GetValues<ReduceOp>())
