@@ -15,6 +15,9 @@ public sealed record CudaReport(
     IReadOnlyList<CudaDeviceInfo> Devices,
     string? Problem)
 {
+    /// <summary>The result of the smoke test on device 0 (null when no device opened).</summary>
+    public string? SmokeTest { get; init; }
+
     /// <summary>True when at least one device can be used (driver, NVRTC and cuBLAS loaded).</summary>
     public bool Usable => Devices.Count > 0 && Libraries.All(l => l.Found) && Problem is null;
 
@@ -42,6 +45,7 @@ public sealed record CudaReport(
         }
         foreach (var d in Devices)
             yield return $"device {d.Ordinal}  {d.Name}, compute capability {d.Major}.{d.Minor}, {d.TotalMemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {d.Multiprocessors} SMs";
+        if (SmokeTest is not null) yield return "smoke    " + SmokeTest;
         if (Problem is not null) yield return "problem  " + Problem;
     }
 
@@ -64,7 +68,7 @@ public static unsafe class CudaProbe
     public static CudaReport Run()
     {
         var libs = new[] { CudaLibrary.Driver, CudaLibrary.Nvrtc, CudaLibrary.Cublas }.Select(CudaLibraryResolver.Locate).ToList();
-        string? nvrtc = null, driver = null, cublas = null, problem = null;
+        string? nvrtc = null, driver = null, cublas = null, problem = null, smoke = null;
         var devices = new List<CudaDeviceInfo>();
 
         if (libs[1].Found)
@@ -95,14 +99,14 @@ public static unsafe class CudaProbe
                     devices.Add(new CudaDeviceInfo(i, DeviceName(dev), major, minor, (long)mem, sms));
                 }
                 if (count == 0) problem ??= "the driver reports no CUDA device";
-                if (count > 0 && libs[2].Found) cublas = CublasVersion(devices[0].Ordinal);
+                if (count > 0 && libs[1].Found && libs[2].Found) (cublas, smoke) = OpenAndSmokeTest(devices[0].Ordinal);
             }
             catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
             {
                 problem ??= Short(e);
             }
         }
-        return new CudaReport(libs, nvrtc, driver, cublas, devices, problem);
+        return new CudaReport(libs, nvrtc, driver, cublas, devices, problem) { SmokeTest = smoke };
     }
 
     static string Short(Exception e) => e.Message.Split('\n')[0];
@@ -117,11 +121,43 @@ public static unsafe class CudaProbe
         return Encoding.UTF8.GetString(buf, len);
     }
 
-    /// <summary>cuBLAS reports its version only through a handle, which needs a context.</summary>
-    static string? CublasVersion(int ordinal)
+    /// <summary>
+    /// Opens the device (cuBLAS reports its version only through a handle) and runs a smoke
+    /// test: NVRTC compiles a kernel file from the embedded sources (or the disk cache)
+    /// for the device, a kernel launch and a cuBLAS GEMM run, and the host checks the result.
+    /// (Its three small storages are left to the backend's disposal, which ends the context.)
+    /// </summary>
+    static (string? Cublas, string Smoke) OpenAndSmokeTest(int ordinal)
     {
-        if (!CudaBackend.TryCreate(ordinal, out var backend, out _)) return null;
+        if (!CudaBackend.TryCreate(ordinal, out var backend, out var why)) return (null, "could not open the device: " + why.Split('\n')[0]);
         using (backend)
-            return backend!.CublasVersion is int v ? $"{v / 10000}.{v / 100 % 100}.{v % 100}" : null;
+        {
+            var b = backend!;
+            string? version = b.CublasVersion is int v ? $"{v / 10000}.{v / 100 % 100}.{v % 100}" : null;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                // x = 1..6 as a [2, 3] matrix; y = 2x + 1; c = y·yᵀ (2×2)
+                var x = b.Allocate(Tensors.DType.F32, 6);
+                var y = b.Allocate(Tensors.DType.F32, 6);
+                var c = b.Allocate(Tensors.DType.F32, 4);
+                float[] host = [1, 2, 3, 4, 5, 6];
+                b.Upload(x, System.Runtime.InteropServices.MemoryMarshal.AsBytes(host.AsSpan()));
+                b.Unary(Backends.UnaryOp.Affine, x, y, 6, 2, 1);
+                b.Fill(c, 0, 4, 0);
+                b.Gemm(new Backends.GemmArgs(false, true, 2, 2, 3, 1, 0, 3, 0, 3, 0, 0, 2), y, y, c);
+                var got = new float[4];
+                b.Download(c, System.Runtime.InteropServices.MemoryMarshal.AsBytes(got.AsSpan()));
+                float[] want = [83, 173, 173, 371]; // [3,5,7]·[3,5,7] = 83, [3,5,7]·[9,11,13] = 173, [9,11,13]² = 371
+                bool ok = got.AsSpan().SequenceEqual(want);
+                return (version, ok
+                    ? $"passed: NVRTC compile for {b.Architecture}, kernel launch, cuBLAS GEMM ({clock.ElapsedMilliseconds} ms incl. compile)"
+                    : $"FAILED: GEMM of the affine-mapped input gave [{string.Join(", ", got)}], expected [{string.Join(", ", want)}]");
+            }
+            catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+            {
+                return (version, "FAILED: " + e.Message.Split('\n')[0]);
+            }
+        }
     }
 }

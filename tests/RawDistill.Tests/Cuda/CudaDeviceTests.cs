@@ -60,6 +60,7 @@ public class CudaDeviceTests
         var report = CudaProbe.Run();
         Assert.True(report.Usable, string.Join("\n", report.Lines()));
         Assert.Contains(report.Devices, d => d.Name == Dev.DeviceName && (d.Major, d.Minor) == Dev.ComputeCapability);
+        Assert.StartsWith("passed", report.SmokeTest);
     }
 }
 
