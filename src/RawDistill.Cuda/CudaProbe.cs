@@ -125,7 +125,8 @@ public static unsafe class CudaProbe
     /// Opens the device (cuBLAS reports its version only through a handle) and runs a smoke
     /// test: NVRTC compiles a kernel file from the embedded sources (or the disk cache)
     /// for the device, a kernel launch and a cuBLAS GEMM run, and the host checks the result.
-    /// (Its three small storages are left to the backend's disposal, which ends the context.)
+    /// (Its three tiny storages are not released — Storage.Release is internal to Core — and
+    /// stay allocated until the device's primary context ends.)
     /// </summary>
     static (string? Cublas, string Smoke) OpenAndSmokeTest(int ordinal)
     {

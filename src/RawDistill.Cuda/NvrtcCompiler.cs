@@ -11,7 +11,7 @@ public sealed record CompiledKernel(string FileName, string Architecture, bool I
 public static unsafe class NvrtcCompiler
 {
     /// <summary>Options shared by every compile (besides --gpu-architecture). No fast-math: results must match the CPU.</summary>
-    public static IReadOnlyList<string> BaseOptions { get; } = ["--std=c++14", "-default-device"];
+    public static IReadOnlyList<string> BaseOptions { get; } = ["--std=c++17", "-default-device"];
 
     /// <summary>True when libnvrtc loads.</summary>
     public static bool IsAvailable => CudaLibraryResolver.Locate(CudaLibrary.Nvrtc).Found;
