@@ -1,0 +1,372 @@
+namespace RawDistill.Cli;
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using CommandLine;
+using CommandLine.Text;
+using RawDistill.Backends;
+using RawDistill.Data;
+using RawDistill.IO;
+using RawDistill.Methods.Eval;
+using RawDistill.Methods.Ssl;
+using RawDistill.Random;
+using RawDistill.Tensors;
+
+[Verb("teacher", HelpText = "Train a Barlow Twins teacher (train), linear-probe it against a random encoder (eval), or write its representations (embed).")]
+public sealed class TeacherOptions
+{
+    [Value(0, MetaName = "action", Required = true, HelpText = "train | eval | embed.")]
+    public string Action { get; set; } = "";
+
+    [Option("data", Default = DataSpec.Default, HelpText = "Dataset spec: fashion-mnist-mini | fashion-mnist[:DIR] | idx:DIR | cifar10:DIR | cifar100:DIR | safetensors:TRAIN[,TEST].")]
+    public string Data { get; set; } = DataSpec.Default;
+
+    [Option("arch", Default = "convnet", HelpText = "train: encoder architecture, convnet | resnet10 | resnet18 (CIFAR stem).")]
+    public string Arch { get; set; } = "convnet";
+
+    [Option("widths", HelpText = "train: ConvNet block widths (default 32,64,128).")]
+    public string? Widths { get; set; }
+
+    [Option("epochs", HelpText = "train: epochs (default 10 for fashion-mnist-mini, else 100).")]
+    public int? Epochs { get; set; }
+
+    [Option("batch", Default = 256, HelpText = "train: images per step (two views each); eval/embed: images per forward batch.")]
+    public int Batch { get; set; } = 256;
+
+    [Option("out", HelpText = "train: teacher file to write (default teacher.safetensors); embed: representations file (required).")]
+    public string? Out { get; set; }
+
+    [Option("checkpoint", HelpText = "train: checkpoint file, rewritten after every epoch (default OUT.ckpt).")]
+    public string? Checkpoint { get; set; }
+
+    [Option("resume", HelpText = "train: continue from the checkpoint (same settings as the run that wrote it).")]
+    public bool Resume { get; set; }
+
+    [Option("seed", Default = 0UL, HelpText = "Seed: initialization, data order and augmentation (train); label subsets and the random encoder (eval).")]
+    public ulong Seed { get; set; }
+
+    [Option("projector", Default = "512,512,512", HelpText = "train: projector widths (hidden..., output); 2048,2048,2048 at CIFAR scale.")]
+    public string Projector { get; set; } = "512,512,512";
+
+    [Option("lambda-off", HelpText = "train: off-diagonal weight λ_off: a number (default 5e-3), or 'scaled' for 5e-3 · 8192 / (projector output width).")]
+    public string? LambdaOff { get; set; }
+
+    [Option("optimizer", Default = "lars", HelpText = "train: lars | sgd.")]
+    public string Optimizer { get; set; } = "lars";
+
+    [Option("lr", Default = 0.3, HelpText = "train: learning rate at batch 256 (scaled by batch/256).")]
+    public double Lr { get; set; } = 0.3;
+
+    [Option("weight-decay", Default = 1e-4, HelpText = "train: weight decay (biases and norm parameters excluded under LARS).")]
+    public double WeightDecay { get; set; } = 1e-4;
+
+    [Option("warmup-epochs", HelpText = "train: linear warm-up in epochs (default 10% of the run).")]
+    public double? WarmupEpochs { get; set; }
+
+    [Option("train-images", HelpText = "train: use a seeded random subset of this many training images (quick runs).")]
+    public int? TrainImages { get; set; }
+
+    [Option("teacher", HelpText = "eval/embed: the teacher file.")]
+    public string? Teacher { get; set; }
+
+    [Option("fractions", Default = "0.01,1", HelpText = "eval: label fractions of the training split for the probe (class-agnostic random subsets).")]
+    public string Fractions { get; set; } = "0.01,1";
+
+    [Option("l2", Default = 1e-3, HelpText = "eval: L2 penalty of the logistic-regression probe.")]
+    public double L2 { get; set; } = 1e-3;
+
+    [Option("split", Default = "train", HelpText = "embed: train | test.")]
+    public string Split { get; set; } = "train";
+
+    [Option("json", HelpText = "eval: also write the results to this JSON file.")]
+    public string? Json { get; set; }
+
+    [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
+    public string Device { get; set; } = "auto";
+
+    [Option("quiet", HelpText = "Only epoch summaries, no per-step progress lines.")]
+    public bool Quiet { get; set; }
+
+    static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
+
+    [Usage(ApplicationAlias = "rawdistill")]
+    public static IEnumerable<Example> Examples =>
+    [
+        new Example("Train the default teacher on the embedded Fashion-MNIST subset", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
+        new Example("ResNet-18 teacher on CIFAR-10, 200 epochs", SkipDefaults, new TeacherOptions { Action = "train", Data = "cifar10:/data/cifar-10-batches-bin", Arch = "resnet18", Epochs = 200, Projector = "2048,2048,2048", Out = "bt-r18.safetensors" }),
+        new Example("Continue an interrupted run", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors", Resume = true }),
+        new Example("Linear probe at 1% and 100% of the labels vs a random encoder", SkipDefaults, new TeacherOptions { Action = "eval", Teacher = "teacher.safetensors" }),
+        new Example("Representations of the training split", SkipDefaults, new TeacherOptions { Action = "embed", Teacher = "teacher.safetensors", Out = "features.safetensors" }),
+    ];
+}
+
+/// <summary>`rawdistill teacher train|eval|embed`.</summary>
+public static class TeacherCommand
+{
+    public static int Run(TeacherOptions o) => o.Action.ToLowerInvariant() switch
+    {
+        "train" => Train(o),
+        "eval" => Eval(o),
+        "embed" => Embed(o),
+        _ => throw new CliException($"teacher: unknown action '{o.Action}'; expected train, eval or embed"),
+    };
+
+    static DataSplits LoadData(string spec)
+    {
+        try
+        {
+            var splits = DataSpec.Parse(spec).Load();
+            Console.Error.WriteLine($"data: {splits.Train}{(splits.Test != null ? $"; test {splits.Test.Count} images" : "")}");
+            return splits;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    static int[] ParseWidths(string s, string flag = "--projector")
+    {
+        try
+        {
+            var w = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            if (w.Length == 0 || w.Any(v => v <= 0)) throw new FormatException();
+            return w;
+        }
+        catch (FormatException)
+        {
+            throw new CliException($"{flag}: expected comma-separated positive widths such as 512,512,512, got '{s}'");
+        }
+    }
+
+    // ---- train ---------------------------------------------------------------------------------
+
+    static int Train(TeacherOptions o)
+    {
+        var backend = DeviceOption.Resolve(o.Device, Console.Error);
+        string output = o.Out ?? "teacher.safetensors";
+        string checkpoint = o.Checkpoint ?? output + ".ckpt";
+        foreach (var f in new[] { output, checkpoint }) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(f))!);
+        var splits = LoadData(o.Data);
+        var data = splits.Train;
+
+        BarlowTwinsTrainer trainer;
+        if (o.Resume)
+        {
+            if (!File.Exists(checkpoint)) throw new CliException($"--resume: no checkpoint at {checkpoint} (give --checkpoint or the --out of the interrupted run)");
+            try
+            {
+                trainer = BarlowTwinsTrainer.LoadCheckpoint(checkpoint, backend);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CliException(e.Message);
+            }
+            Console.Error.WriteLine($"resuming {checkpoint}: {trainer.CompletedEpochs}/{trainer.Options.Epochs} epochs done (settings are the checkpoint's)");
+            data = PrepareTrainImages(data, trainer.EncoderConfig, trainer.Options.Seed, trainer.TrainImages == data.Count ? null : trainer.TrainImages);
+        }
+        else
+        {
+            if (o.Batch < 2) throw new CliException("--batch: expected at least 2");
+            var options = new BarlowTwinsOptions
+            {
+                Epochs = o.Epochs ?? (DataSpec.Parse(o.Data).Format == DataFormat.FashionMnistMini ? 10 : 100),
+                Batch = o.Batch,
+                Projector = ParseWidths(o.Projector),
+                LambdaOff = ParseLambdaOff(o.LambdaOff, ParseWidths(o.Projector)[^1]),
+                Optimizer = o.Optimizer.ToLowerInvariant(),
+                Lr = o.Lr,
+                WeightDecay = o.WeightDecay,
+                WarmupEpochs = o.WarmupEpochs,
+                Seed = o.Seed,
+            };
+            EncoderConfig encoder;
+            try
+            {
+                options.Validate();
+                encoder = EncoderConfig.Default(o.Arch, data.Channels, data.Height);
+                if (o.Widths != null)
+                {
+                    if (encoder.Arch != "convnet") throw new CliException("--widths: only for --arch convnet");
+                    encoder = encoder with { Widths = ParseWidths(o.Widths, "--widths") };
+                }
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException(e.Message);
+            }
+            if (data.Height != data.Width) throw new CliException($"images are {data.Height}×{data.Width}; the encoders take square images");
+            data = PrepareTrainImages(data, encoder, o.Seed, o.TrainImages);
+            if (data.Count < options.Batch) throw new CliException($"{data.Count} training images make no full batch of {options.Batch}; lower --batch");
+            // Statistics of the images actually trained on (the whole training split unless --train-images).
+            trainer = new BarlowTwinsTrainer(encoder, options, data.ComputeNormalization(), data.Count, DataSpec.Parse(o.Data).ToString(), backend);
+        }
+
+        using (trainer)
+        {
+            var opt = trainer.Options;
+            Console.Error.WriteLine($"barlow twins: encoder {trainer.EncoderConfig.ToJson()} ({trainer.Encoder.ParameterCount:N0} parameters, {trainer.Encoder.FeatureDim}-d), " +
+                $"projector {string.Join('-', opt.Projector)}, λ_off {trainer.LambdaOff:G4}, {opt.Optimizer} lr {opt.Lr * opt.Batch / 256:G4}, " +
+                $"batch {opt.Batch}, {trainer.StepsPerEpoch} steps/epoch × {opt.Epochs} epochs, seed {opt.Seed}");
+            Console.Error.WriteLine($"checkpoint after every epoch: {checkpoint}");
+            var clock = Stopwatch.StartNew();
+            var lastPrint = TimeSpan.Zero;
+            double epochSum = 0;
+            trainer.Train(data, checkpoint, p =>
+            {
+                if (p.Step == 1) epochSum = 0;
+                epochSum += p.Loss;
+                bool last = p.Step == p.StepsPerEpoch;
+                if (o.Quiet && !last) return;
+                if (!last && clock.Elapsed - lastPrint < TimeSpan.FromSeconds(10) && p.Step != 1) return;
+                lastPrint = clock.Elapsed;
+                Console.Error.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.Lr:G3} {p.ImagesPerSecond:F0} img/s ETA {Format(p.Eta)}" +
+                    (last ? $"; epoch mean loss {epochSum / p.StepsPerEpoch:F3}" : ""));
+            });
+            var losses = trainer.EpochLosses;
+            Console.Error.WriteLine($"epoch losses: {string.Join(", ", losses.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}");
+            trainer.SaveTeacher(output);
+            Console.WriteLine($"wrote teacher {output} ({trainer.EncoderConfig.Arch}, {trainer.Encoder.FeatureDim}-d, {trainer.CompletedEpochs} epochs, final loss {losses[^1]:F3}) in {Format(clock.Elapsed)}; checkpoint {checkpoint}");
+        }
+        return 0;
+    }
+
+    static double? ParseLambdaOff(string? s, int projectorOutput)
+    {
+        if (s == null) return null;
+        if (s.Trim().Equals("scaled", StringComparison.OrdinalIgnoreCase)) return BarlowTwinsOptions.ScaledLambdaOff(projectorOutput);
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0) return v;
+        throw new CliException($"--lambda-off: expected a non-negative number or 'scaled', got '{s}'");
+    }
+
+    static ImageDataset PrepareTrainImages(ImageDataset data, EncoderConfig encoder, ulong seed, int? count)
+    {
+        data = data.WithChannels(encoder.Channels).Resize(encoder.Size, encoder.Size);
+        if (count is { } n)
+        {
+            if (n < 2 || n > data.Count) throw new CliException($"--train-images: expected 2..{data.Count}, got {n}");
+            data = data.Subset(Subsample.Random(data.Count, n, seed), $"{data.Name}[{n}]");
+        }
+        return data;
+    }
+
+    static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
+
+    // ---- eval ----------------------------------------------------------------------------------
+
+    static Teacher LoadTeacher(string? path, IBackend backend)
+    {
+        if (path == null) throw new CliException("--teacher: required (a file written by `rawdistill teacher train`)");
+        if (!File.Exists(path)) throw new CliException($"--teacher: no file at {path}");
+        try
+        {
+            return Teacher.Load(path, backend);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    static double[] ParseFractions(string s)
+    {
+        try
+        {
+            var f = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            if (f.Length == 0 || f.Any(v => !(v > 0 && v <= 1))) throw new FormatException();
+            return f;
+        }
+        catch (FormatException)
+        {
+            throw new CliException($"--fractions: expected comma-separated fractions in (0, 1] such as 0.01,0.1,1, got '{s}'");
+        }
+    }
+
+    /// <summary>One row of the probe table.</summary>
+    public sealed record ProbeRow(double Fraction, int Labels, double TeacherAccuracy, double RandomAccuracy);
+
+    static int Eval(TeacherOptions o)
+    {
+        var backend = DeviceOption.Resolve(o.Device, Console.Error);
+        var fractions = ParseFractions(o.Fractions);
+        using var teacher = LoadTeacher(o.Teacher, backend);
+        var splits = LoadData(o.Data);
+        if (!splits.Train.HasLabels) throw new CliException($"{o.Data}: the training split has no labels; the probe needs them");
+        if (splits.Test is not { HasLabels: true }) throw new CliException($"{o.Data}: no labelled test split to measure the probe on");
+        var train = teacher.Fit(splits.Train);
+        var test = teacher.Fit(splits.Test);
+        var probe = new LinearProbeOptions(L2: o.L2);
+        var clock = Stopwatch.StartNew();
+
+        float[] trainT = teacher.Embed(train, o.Batch), testT = teacher.Embed(test, o.Batch);
+        Console.Error.WriteLine($"teacher features: {train.Count} + {test.Count} × {teacher.FeatureDim} in {Format(clock.Elapsed)}");
+        float[] trainR, testR;
+        using (var random = teacher.Config.Build(new Generator(o.Seed).Fork(0x52414E44)))
+        {
+            if (backend != Tensor.DefaultBackend) random.To(backend);
+            trainR = FeatureExtractor.Extract(random, train, teacher.Normalization, o.Batch);
+            testR = FeatureExtractor.Extract(random, test, teacher.Normalization, o.Batch);
+        }
+        int d = teacher.FeatureDim, k = train.ClassCount;
+        var rows = new List<ProbeRow>();
+        foreach (var f in fractions)
+        {
+            var idx = Subsample.Fraction(train.Count, f, o.Seed);
+            var labels = train.LabelsAt(idx);
+            var (accT, mT) = LinearProbe.FitAndScore(Rows(trainT, idx, d), labels, testT, test.Labels, k, probe, backend);
+            var (accR, mR) = LinearProbe.FitAndScore(Rows(trainR, idx, d), labels, testR, test.Labels, k, probe, backend);
+            Console.Error.WriteLine($"fraction {f:G4}: {idx.Length} labels, L-BFGS {mT.Iterations}/{mR.Iterations} iterations (teacher/random)");
+            rows.Add(new ProbeRow(f, idx.Length, accT, accR));
+        }
+        Console.WriteLine($"linear probe (L2 {o.L2:G3}, L-BFGS) of {o.Teacher} on {o.Data}, test split {test.Count} images; random = same architecture, fresh init (seed {o.Seed})");
+        Console.WriteLine($"{"fraction",9} {"labels",7} {"teacher",9} {"random",9}");
+        foreach (var r in rows)
+            Console.WriteLine($"{r.Fraction,9:P1} {r.Labels,7} {r.TeacherAccuracy,9:P2} {r.RandomAccuracy,9:P2}");
+        Console.Error.WriteLine($"eval took {Format(clock.Elapsed)}");
+        if (o.Json != null)
+        {
+            var doc = new { teacher = o.Teacher, data = o.Data, l2 = o.L2, seed = o.Seed, feature_dim = d, test_images = test.Count, results = rows };
+            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        }
+        return 0;
+    }
+
+    static float[] Rows(float[] x, int[] idx, int d)
+    {
+        var r = new float[(long)idx.Length * d];
+        for (int i = 0; i < idx.Length; i++) x.AsSpan(idx[i] * d, d).CopyTo(r.AsSpan(i * d, d));
+        return r;
+    }
+
+    // ---- embed ---------------------------------------------------------------------------------
+
+    static int Embed(TeacherOptions o)
+    {
+        if (o.Out == null) throw new CliException("--out: required (the representations file to write)");
+        var backend = DeviceOption.Resolve(o.Device, Console.Error);
+        using var teacher = LoadTeacher(o.Teacher, backend);
+        var splits = LoadData(o.Data);
+        var data = o.Split.ToLowerInvariant() switch
+        {
+            "train" => splits.Train,
+            "test" => splits.Test ?? throw new CliException($"{o.Data} has no test split"),
+            _ => throw new CliException($"--split: expected train or test, got '{o.Split}'"),
+        };
+        var clock = Stopwatch.StartNew();
+        var features = teacher.Embed(data, o.Batch);
+        var entries = new List<SafetensorsEntry> { SafetensorsEntry.Create("features", [data.Count, teacher.FeatureDim], features) };
+        if (data.HasLabels) entries.Add(SafetensorsEntry.Create("labels", [data.Count], data.Labels));
+        var meta = new Dictionary<string, string>
+        {
+            ["teacher"] = Path.GetFullPath(o.Teacher!),
+            ["data"] = o.Data,
+            ["split"] = o.Split.ToLowerInvariant(),
+            [EncoderConfig.MetadataKey] = teacher.Config.ToJson(),
+            [NormalizationStats.MetadataKey] = teacher.Normalization.ToJson(),
+        };
+        Safetensors.Write(o.Out, entries, meta);
+        Console.WriteLine($"wrote {o.Out}: features {data.Count} × {teacher.FeatureDim} (f32){(data.HasLabels ? ", labels" : "")} in {Format(clock.Elapsed)}");
+        return 0;
+    }
+}
