@@ -1,25 +1,385 @@
 namespace RawDistill.Cli;
 
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
 using CommandLine;
 using CommandLine.Text;
+using RawDistill.Backends;
+using RawDistill.Data;
+using RawDistill.IO;
+using RawDistill.Methods.Eval;
+using RawDistill.Methods.KrrSt;
+using RawDistill.Methods.Ssl;
+using RawDistill.Nn.Models;
+using RawDistill.Tensors;
 
-[Verb("distill", HelpText = "Distill a dataset into a small synthetic set (the main job).")]
+[Verb("distill", HelpText = "Distill a dataset into a small synthetic set with KRR-ST, then evaluate it against baselines (the main job).")]
 public sealed class DistillOptions
 {
+    [Option("method", Default = "krr-st", HelpText = "Distillation method: krr-st.")]
+    public string Method { get; set; } = "krr-st";
+
+    [Option("data", Default = DataSpec.Default, HelpText = "Dataset spec: fashion-mnist-mini | fashion-mnist[:DIR] | idx:DIR | cifar10:DIR | cifar100:DIR | safetensors:TRAIN[,TEST].")]
+    public string Data { get; set; } = DataSpec.Default;
+
+    [Option("preset", Default = "cpu", HelpText = "Hyperparameter preset: cpu (sized for the embedded data on 2 cores) | cifar100 (the reference values) | tinyimagenet. Flags below override it.")]
+    public string Preset { get; set; } = "cpu";
+
+    [Option('m', "images", HelpText = "m, synthetic images.")]
+    public int? M { get; set; }
+
+    [Option("real-batch", HelpText = "B, real images per outer step.")]
+    public int? RealBatch { get; set; }
+
+    [Option("pool-size", HelpText = "M, models in the pool.")]
+    public int? PoolSize { get; set; }
+
+    [Option("t-max", HelpText = "T_max, training steps after which a pool model is re-initialized.")]
+    public int? TMax { get; set; }
+
+    [Option("lr", HelpText = "η, learning rate of X_s and Y_s (AdamW, decayed linearly to 1e-3·η).")]
+    public double? Lr { get; set; }
+
+    [Option("adam-eps", HelpText = "AdamW epsilon (the gradients are tiny; default 1e-8).")]
+    public double? AdamEps { get; set; }
+
+    [Option("steps", HelpText = "Outer steps.")]
+    public int? Steps { get; set; }
+
+    [Option("widths", HelpText = "Pool/evaluation ConvNet widths, e.g. 128,256,512.")]
+    public string? Widths { get; set; }
+
+    [Option("norm", HelpText = "ConvNet normalization: batch | instance | none.")]
+    public string? Norm { get; set; }
+
+    [Option("augment", HelpText = "Random crop (pad 4) + flip of the real batch (teacher targets are then recomputed every step).")]
+    public bool Augment { get; set; }
+
+    [Option("ridge", HelpText = "Ridge λ as a multiple of tr(K_ss) (default 1e-6).")]
+    public double? Ridge { get; set; }
+
+    [Option("pool-reset", HelpText = "reset (default: a re-initialized model's counter goes back to 0) | legacy (the reference code's behaviour).")]
+    public string? PoolReset { get; set; }
+
+    [Option("raw-synthetic", HelpText = "Reference compatibility: feed X_s unnormalized while real images are normalized.")]
+    public bool RawSynthetic { get; set; }
+
+    [Option("checkpoint-every", HelpText = "Checkpoint interval in outer steps.")]
+    public int? CheckpointEvery { get; set; }
+
+    [Option("teacher", HelpText = "Teacher file (rawdistill teacher train). Default: the cached teacher for --data and --seed, trained on first use.")]
+    public string? Teacher { get; set; }
+
+    [Option("teacher-epochs", HelpText = "Epochs when the teacher has to be trained (default: the teacher command's default).")]
+    public int? TeacherEpochs { get; set; }
+
+    [Option("cache", HelpText = "Folder of cached teachers (default $RAWDISTILL_CACHE or ~/.cache/rawdistill).")]
+    public string? Cache { get; set; }
+
+    [Option("out", Default = "runs/krr-st", HelpText = "Output folder.")]
+    public string Out { get; set; } = "runs/krr-st";
+
+    [Option("resume", HelpText = "Continue the run whose output folder is DIR (from its checkpoint.safetensors), bit-exactly.")]
+    public string? Resume { get; set; }
+
+    [Option("seed", Default = 0UL, HelpText = "Seed of the distillation (initial subset, pool, batches) and of the teacher training.")]
+    public ulong Seed { get; set; }
+
+    [Option("eval-seeds", Default = 3, HelpText = "Evaluation seeds (0..N-1); 0 skips the evaluation.")]
+    public int EvalSeeds { get; set; } = 3;
+
+    [Option("eval-epochs", HelpText = "Pre-training epochs of the evaluation (KRR-ST protocol; default 1000 for the cifar100 preset, 100 for cpu).")]
+    public int? EvalEpochs { get; set; }
+
+    [Option("eval-protocol", Default = "krr-st", HelpText = "Pre-training protocol: krr-st (SGD 0.1, wd 1e-3, E epochs) | mkdt (20 epochs, wd 1e-4).")]
+    public string EvalProtocol { get; set; } = "krr-st";
+
+    [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
+    public string Fractions { get; set; } = "0.01,0.1";
+
+    [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
+    public string Device { get; set; } = "auto";
+
+    [Option("quiet", HelpText = "Fewer progress lines (checkpoints and summaries only).")]
+    public bool Quiet { get; set; }
+
     [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
-        new Example("Distill the embedded Fashion-MNIST subset with the defaults", new DistillOptions()),
+        new Example("The main job: teacher (cached), KRR-ST on the embedded Fashion-MNIST subset, evaluation vs baselines", new DistillOptions()),
+        new Example("Full Fashion-MNIST (Debian package dataset-fashion-mnist), m = 100", new DistillOptions { Data = "fashion-mnist", M = 100 }),
+        new Example("The reference CIFAR-100 settings with a given teacher", new DistillOptions { Data = "cifar100:/data/cifar-100-binary", Preset = "cifar100", Teacher = "r18.safetensors", Out = "runs/c100" }),
+        new Example("Reproduce the reference code's pool behaviour", new DistillOptions { PoolReset = "legacy" }),
+        new Example("Continue an interrupted run", new DistillOptions { Resume = "runs/krr-st" }),
     ];
 }
 
-/// <summary>The main job. KRR-ST lands with its own issue; until then this says so plainly.</summary>
+/// <summary>`rawdistill distill`: teacher (cached) → KRR-ST → linear-probe evaluation vs baselines → report.</summary>
 public static class DistillCommand
 {
-    public static int Run(DistillOptions options)
+    public static int Run(DistillOptions o)
     {
-        Console.Error.WriteLine("rawdistill distill: not yet available — the KRR-ST method and the evaluation protocol are still being built.");
-        Console.Error.WriteLine("Available now: `rawdistill doctor`.");
-        return 2;
+        if (!o.Method.Equals("krr-st", StringComparison.OrdinalIgnoreCase)) throw new CliException($"--method {o.Method}: only krr-st is available");
+        var total = Stopwatch.StartNew();
+        var backend = DeviceOption.Resolve(o.Device, Console.Error);
+        string outDir = o.Resume ?? o.Out;
+        string ckpt = Path.Combine(outDir, KrrStRun.CheckpointFile);
+        if (o.Resume != null && !File.Exists(ckpt)) throw new CliException($"--resume {o.Resume}: no {KrrStRun.CheckpointFile} there");
+
+        KrrStConfig config;
+        try
+        {
+            config = o.Resume != null ? KrrStDistiller.ReadCheckpointConfig(ckpt) : BuildConfig(o);
+            config.Validate();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FormatException)
+        {
+            throw new CliException(e.Message);
+        }
+
+        var splits = LoadData(o.Data);
+        string teacherPath = ResolveTeacher(o, splits, backend);
+        using var teacher = Teacher.Load(teacherPath, backend);
+        string hash = Sha256(teacherPath);
+        var real = teacher.Fit(splits.Train);
+        Console.Error.WriteLine($"teacher: {teacherPath} ({teacher.Config.Arch}, {teacher.FeatureDim}-d, sha256 {hash[..12]}…)");
+        Console.Error.WriteLine($"krr-st: {config.ToJson()}");
+
+        Func<Tensor, Tensor> g = x => teacher.Encoder.Embed(x);
+        KrrStDistiller distiller;
+        try
+        {
+            if (o.Resume != null)
+            {
+                distiller = KrrStDistiller.Resume(ckpt, real, g, teacher.FeatureDim, backend);
+                if (distiller.TeacherHash != hash) Console.Error.WriteLine($"warning: the checkpoint was made with teacher sha256 {distiller.TeacherHash[..12]}…, not this one");
+                Console.Error.WriteLine($"resuming {ckpt} at step {distiller.StepsDone}/{config.Steps}");
+            }
+            else
+            {
+                Directory.CreateDirectory(outDir);
+                var clock = Stopwatch.StartNew();
+                distiller = new KrrStDistiller(config, real, teacher.Normalization, g, teacher.FeatureDim, hash, backend,
+                    (i, t) => { if (!o.Quiet) Console.Error.WriteLine($"pool model {i + 1}/{config.PoolSize}: trained {t} steps ({clock.Elapsed.TotalSeconds:F0} s)"); });
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(e.Message);
+        }
+
+        using (distiller)
+        {
+            AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
+            var lastPrint = Stopwatch.StartNew();
+            try
+            {
+                KrrStRun.Run(distiller, outDir, p =>
+                {
+                    bool ck = p.Step % config.CheckpointEvery == 0 || p.Step == p.Steps;
+                    if (!(ck || (!o.Quiet && (lastPrint.Elapsed.TotalSeconds >= 5 || p.Step == 1)))) return;
+                    lastPrint.Restart();
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"step {p.Step}/{p.Steps} loss {p.Loss:G5} lr {p.Lr:G3} {p.Seconds / p.Step:F2} s/step ETA {Format(p.Eta)}{(ck ? " (checkpoint)" : "")}"));
+                });
+            }
+            catch (KrrStDivergedException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                Console.Error.WriteLine($"last good checkpoint: {ckpt}");
+                return 3;
+            }
+            Console.Error.WriteLine($"distilled: {Path.Combine(outDir, KrrStRun.DistilledFile)}, {KrrStRun.GridFile} next to {KrrStRun.RandomGridFile}, {KrrStRun.LossPlotFile}, {KrrStRun.MetricsFile}");
+
+            if (o.EvalSeeds <= 0) return 0;
+            if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
+            {
+                Console.Error.WriteLine($"{o.Data}: no labelled train/test splits; skipping the evaluation");
+                return 0;
+            }
+            int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
+            Evaluate(distiller.XSyn.ToArray<float>(), distiller.YSyn.ToArray<float>(), distiller.NetConfig with { Outputs = 0 }, config.Norm,
+                teacher, teacherPath, hash, splits, o.Data, o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, outDir, backend, total,
+                $"KRR-ST config: `{config.ToJson()}`.\n");
+        }
+        return 0;
     }
+
+    /// <summary>
+    /// Pre-trains fresh encoders on the distilled set, on a random real subset of the same size
+    /// with teacher targets, and none at all; linear probe at each fraction; writes the report.
+    /// </summary>
+    internal static void Evaluate(float[] xs, float[] ys, ConvNetConfig net, string norm, Teacher teacher, string teacherPath, string hash,
+        DataSplits splits, string dataSpec, int seedCount, string protocolName, int epochs, string fractionText, string outDir,
+        IBackend backend, Stopwatch total, string extraPreamble)
+    {
+        if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
+        {
+            Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
+            return;
+        }
+        var real = teacher.Fit(splits.Train);
+        int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
+        if (m * real.ImageSize != xs.Length || ys.Length != m * d)
+            throw new CliException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
+        var targets = teacher.Embed(real);
+        var sets = new List<EvalSetSource>
+        {
+            new("KRR-ST distilled", _ => (xs, ys)),
+            new("random real subset (teacher targets)", seed => RandomSubset(real, targets, m, d, seed, backend)),
+            new("no pre-training", _ => null),
+        };
+        var protocol = protocolName.ToLowerInvariant() switch
+        {
+            "krr-st" => PretrainOptions.KrrSt(epochs),
+            "mkdt" => PretrainOptions.Mkdt(),
+            _ => throw new CliException($"--eval-protocol {protocolName}: expected krr-st or mkdt"),
+        };
+        var fractions = ParseFractions(fractionText);
+        var seeds = Enumerable.Range(0, seedCount).Select(s => (ulong)s).ToList();
+        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds, pre-training {protocol}, linear probe at {fractionText}");
+        var results = PretrainEvaluation.Run(sets, net, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
+            backend: backend, log: Console.Error.WriteLine);
+        string preamble =
+            $"Data `{dataSpec}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
+            extraPreamble +
+            $"Pre-training: {protocol} on ConvNet {string.Join('-', net.Widths)} ({norm} norm) with a new {d}-d MSE head; " +
+            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets; the random subset differs per seed.\n\n" +
+            $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
+            $"Total wall time of the command: {Format(total.Elapsed)}.";
+        string report = PretrainEvaluation.WriteReport(outDir, results, "KRR-ST evaluation", preamble);
+        Console.WriteLine(PretrainEvaluation.Table(results));
+        Console.WriteLine($"report: {report}  (total {Format(total.Elapsed)})");
+    }
+
+    static (float[] X, float[] Y) RandomSubset(ImageDataset real, float[] targets, int m, int d, ulong seed, IBackend backend)
+    {
+        var idx = Subsample.Random(real.Count, m, seed + 1000);
+        using var scope = TensorScope.Begin();
+        var x = real.Batch(idx, backend).ToArray<float>();
+        var y = new float[m * d];
+        for (int i = 0; i < m; i++) targets.AsSpan(idx[i] * d, d).CopyTo(y.AsSpan(i * d, d));
+        return (x, y);
+    }
+
+    static KrrStConfig BuildConfig(DistillOptions o)
+    {
+        var c = KrrStConfig.Preset(o.Preset);
+        if (o.M is { } m) c = c with { SyntheticCount = m };
+        if (o.RealBatch is { } b) c = c with { RealBatch = b };
+        if (o.PoolSize is { } ps) c = c with { PoolSize = ps };
+        if (o.TMax is { } t) c = c with { MaxSteps = t };
+        if (o.Lr is { } lr) c = c with { Lr = lr };
+        if (o.AdamEps is { } eps) c = c with { AdamEps = eps };
+        if (o.Steps is { } s) c = c with { Steps = s };
+        if (o.Widths != null) c = c with { Widths = ParseInts(o.Widths, "--widths") };
+        if (o.Norm != null) c = c with { Norm = o.Norm.ToLowerInvariant() };
+        if (o.Augment) c = c with { Augment = true };
+        if (o.Ridge is { } r) c = c with { RidgeScale = r };
+        if (o.PoolReset != null)
+            c = c with
+            {
+                PoolReset = o.PoolReset.ToLowerInvariant() switch
+                {
+                    "reset" => PoolResetMode.Reset,
+                    "legacy" => PoolResetMode.Legacy,
+                    _ => throw new CliException($"--pool-reset {o.PoolReset}: expected reset or legacy"),
+                },
+            };
+        if (o.RawSynthetic) c = c with { RawSynthetic = true };
+        if (o.CheckpointEvery is { } k) c = c with { CheckpointEvery = k };
+        return c with { Seed = o.Seed };
+    }
+
+    static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend)
+    {
+        if (o.Teacher != null)
+        {
+            if (!File.Exists(o.Teacher)) throw new CliException($"--teacher: no file at {o.Teacher}");
+            return o.Teacher;
+        }
+        string cache = o.Cache ?? Environment.GetEnvironmentVariable("RAWDISTILL_CACHE")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "rawdistill");
+        Directory.CreateDirectory(cache);
+        var spec = DataSpec.Parse(o.Data);
+        string key = new string(spec.ToString().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray());
+        string path = Path.Combine(cache, $"teacher-{key}-convnet-e{o.TeacherEpochs?.ToString(CultureInfo.InvariantCulture) ?? "default"}-seed{o.Seed}.safetensors");
+        if (File.Exists(path))
+        {
+            Console.Error.WriteLine($"teacher: reusing the cached {path}");
+            return path;
+        }
+        var data = splits.Train;
+        var encoder = EncoderConfig.Default("convnet", data.Channels, data.Height);
+        data = data.WithChannels(encoder.Channels).Resize(encoder.Size, encoder.Size);
+        var options = new BarlowTwinsOptions
+        {
+            Epochs = o.TeacherEpochs ?? (spec.Format == DataFormat.FashionMnistMini ? 10 : 100),
+            Seed = o.Seed,
+        };
+        Console.Error.WriteLine($"teacher: none cached for {spec}; training Barlow Twins ({options.Epochs} epochs) → {path}");
+        using var trainer = new BarlowTwinsTrainer(encoder, options, data.ComputeNormalization(), data.Count, spec.ToString(), backend);
+        var lastPrint = Stopwatch.StartNew();
+        trainer.Train(data, path + ".ckpt", p =>
+        {
+            bool last = p.Step == p.StepsPerEpoch;
+            if (!last && (o.Quiet || lastPrint.Elapsed.TotalSeconds < 10)) return;
+            lastPrint.Restart();
+            Console.Error.WriteLine($"teacher epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} ETA {Format(p.Eta)}");
+        });
+        trainer.SaveTeacher(path);
+        return path;
+    }
+
+    internal static DataSplits LoadData(string spec)
+    {
+        try
+        {
+            var splits = DataSpec.Parse(spec).Load();
+            Console.Error.WriteLine($"data: {splits.Train}{(splits.Test != null ? $"; test {splits.Test.Count} images" : "")}");
+            return splits;
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    static int[] ParseInts(string s, string flag)
+    {
+        try
+        {
+            var w = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            if (w.Length == 0 || w.Any(v => v <= 0)) throw new FormatException();
+            return w;
+        }
+        catch (FormatException)
+        {
+            throw new CliException($"{flag}: expected comma-separated positive integers such as 32,64,128, got '{s}'");
+        }
+    }
+
+    internal static double[] ParseFractions(string s)
+    {
+        try
+        {
+            var f = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            if (f.Length == 0 || f.Any(v => !(v > 0 && v <= 1))) throw new FormatException();
+            return f;
+        }
+        catch (FormatException)
+        {
+            throw new CliException($"--fractions: expected comma-separated fractions in (0, 1] such as 0.01,0.1,1, got '{s}'");
+        }
+    }
+
+    /// <summary>SHA-256 of a file, lowercase hex.</summary>
+    public static string Sha256(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(f));
+    }
+
+    internal static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
 }

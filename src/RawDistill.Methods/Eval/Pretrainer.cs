@@ -1,0 +1,82 @@
+namespace RawDistill.Methods.Eval;
+
+using RawDistill.Autodiff;
+using RawDistill.Backends;
+using RawDistill.Data;
+using RawDistill.Nn.Models;
+using RawDistill.Nn.Optim;
+using RawDistill.Random;
+using RawDistill.Tensors;
+
+/// <summary>
+/// How a fresh encoder is pre-trained on a set (X, Y) (design page evaluation.md):
+/// MSE of head(encoder(norm(X))) onto Y with SGD.
+/// </summary>
+/// <param name="Epochs">E.</param>
+/// <param name="Lr">SGD learning rate.</param>
+/// <param name="Momentum">SGD momentum.</param>
+/// <param name="WeightDecay">SGD weight decay.</param>
+/// <param name="Batch">Minibatch size (the last batch of an epoch may be smaller).</param>
+public sealed record PretrainOptions(int Epochs, double Lr = 0.1, double Momentum = 0.9, double WeightDecay = 1e-3, int Batch = 256)
+{
+    /// <summary>KRR-ST protocol: SGD 0.1, momentum 0.9, weight decay 1e-3, batch 256, E epochs (1000 in the paper).</summary>
+    public static PretrainOptions KrrSt(int epochs = 1000) => new(epochs);
+
+    /// <summary>MKDT protocol: 20 epochs, weight decay 1e-4, lr 0.1 (or the learned η).</summary>
+    public static PretrainOptions Mkdt(double lr = 0.1) => new(20, lr, 0.9, 1e-4);
+}
+
+/// <summary>Pre-trains a fresh ConvNet (with a new d-dim linear head) on (X, Y) by MSE regression.</summary>
+public static class Pretrainer
+{
+    /// <summary>
+    /// Builds <paramref name="net"/> (its <see cref="ConvNetConfig.Outputs"/> set to d) from
+    /// <paramref name="seed"/> and trains it: every epoch a fresh permutation of the m samples,
+    /// minibatches of <see cref="PretrainOptions.Batch"/>, train mode (batch norm statistics
+    /// update). X is m×C×H×W in pixel space, normalized here; Y is m×d.
+    /// </summary>
+    public static ConvNet Run(ConvNetConfig net, float[] x, float[] y, NormalizationStats normalization, PretrainOptions options, ulong seed,
+        IBackend? backend = null, Action<int, double>? progress = null)
+    {
+        int c = net.Input.Channels, s = net.Input.Size, img = c * s * s;
+        int m = x.Length / img;
+        if (m * img != x.Length || m == 0) throw new ArgumentException($"pretrain: {x.Length} pixel values are not a whole number of {c}×{s}×{s} images");
+        if (y.Length % m != 0) throw new ArgumentException($"pretrain: {y.Length} target values for {m} images");
+        int d = y.Length / m;
+        var be = backend ?? Tensor.DefaultBackend;
+        var root = new Generator(seed);
+        var model = new ConvNet(net with { Outputs = d }, root.Fork(1));
+        if (be != Tensor.DefaultBackend) model.To(be);
+        var order = root.Fork(2);
+        using var sgd = new Sgd(model.Parameters(), options.Lr, momentum: options.Momentum, weightDecay: options.WeightDecay);
+        var ps = model.Parameters().ToArray();
+        model.Train();
+        var xb = new float[Math.Min(options.Batch, m) * img];
+        var yb = new float[Math.Min(options.Batch, m) * d];
+        for (int e = 0; e < options.Epochs; e++)
+        {
+            var perm = order.Permutation(m);
+            double sum = 0;
+            int batches = 0;
+            for (int start = 0; start < m; start += options.Batch)
+            {
+                int b = Math.Min(options.Batch, m - start);
+                for (int i = 0; i < b; i++)
+                {
+                    x.AsSpan(perm[start + i] * img, img).CopyTo(xb.AsSpan(i * img, img));
+                    y.AsSpan(perm[start + i] * d, d).CopyTo(yb.AsSpan(i * d, d));
+                }
+                using var scope = TensorScope.Begin();
+                var xt = Normalization.ApplyInPlace(Tensor.From<float>(xb.AsSpan(0, b * img), [b, c, s, s], be), normalization);
+                var yt = Tensor.From<float>(yb.AsSpan(0, b * d), [b, d], be);
+                var loss = Ops.Mse(model.Forward(xt), yt);
+                sgd.Step(Autograd.Grad([loss], ps));
+                sum += loss.Item();
+                batches++;
+            }
+            progress?.Invoke(e + 1, sum / batches);
+        }
+        model.Eval();
+        return model;
+    }
+}

@@ -1,0 +1,66 @@
+namespace RawDistill.Tests.Methods;
+
+using RawDistill.Data;
+using RawDistill.IO;
+using RawDistill.Methods.KrrSt;
+using RawDistill.Methods.Ssl;
+using RawDistill.Random;
+
+/// <summary>`rawdistill distill` and `rawdistill eval` end to end, in-process, on a tiny dataset and teacher.</summary>
+public sealed class DistillCliTests
+{
+    [Fact]
+    public void TinyDistillWritesEveryOutputThenResumesAndEvaluates()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "rawdistill-distill-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            // 40 + 20 random 1×8×8 images with 2 classes, and an untrained ConvNet teacher.
+            var rng = new Generator(4);
+            string Split(string name, int n)
+            {
+                var px = new float[n * 64];
+                rng.FillUniform(px);
+                string path = Path.Combine(dir, name + ".safetensors");
+                Safetensors.Write(path, [SafetensorsEntry.Create("images", [n, 1, 8, 8], px.Select(v => (byte)(v * 255)).ToArray()),
+                    SafetensorsEntry.Create("labels", [n], Enumerable.Range(0, n).Select(i => i % 2).ToArray())], new Dictionary<string, string> { ["classes"] = "2" });
+                return path;
+            }
+            string data = $"safetensors:{Split("train", 40)},{Split("test", 20)}";
+            var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
+            string teacher = Path.Combine(dir, "teacher.safetensors");
+            using (var e = enc.Build(new Generator(1)))
+                Teacher.Save(teacher, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+            string run = Path.Combine(dir, "run");
+            string[] common = ["--data", data, "--teacher", teacher, "-m", "6", "--real-batch", "10", "--pool-size", "2", "--t-max", "3", "--widths", "4,8",
+                "--checkpoint-every", "2", "--quiet"];
+            Assert.Equal(0, Cli.CliApp.Run(["distill", .. common, "--steps", "2", "--eval-seeds", "0", "--out", run]));
+            Assert.Equal("2", Safetensors.Read(Path.Combine(run, KrrStRun.CheckpointFile)).Metadata["step"]);
+
+            // Resuming a finished run distils nothing more, rewrites the outputs and runs the evaluation.
+            Assert.Equal(0, Cli.CliApp.Run(["distill", "--data", data, "--teacher", teacher, "--resume", run, "--eval-seeds", "1", "--eval-epochs", "2", "--fractions", "0.5,1", "--quiet"]));
+            foreach (var name in new[] { KrrStRun.DistilledFile, KrrStRun.MetricsFile, KrrStRun.GridFile, KrrStRun.RandomGridFile, KrrStRun.LossPlotFile,
+                "config.json", "report.md", "results.csv", "results.json" })
+                Assert.True(File.Exists(Path.Combine(run, name)), name);
+            var set = Safetensors.Read(Path.Combine(run, KrrStRun.DistilledFile));
+            Assert.Equal([6, 1, 8, 8], set["x_syn"].Shape);
+            Assert.Equal(DistillTestsHelper.Sha256(teacher), set.Metadata["teacher_sha256"]);
+            Assert.Contains("KRR-ST distilled", File.ReadAllText(Path.Combine(run, "report.md")));
+
+            string evalOut = Path.Combine(dir, "eval");
+            Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
+                "--seeds", "1", "--epochs", "1", "--fractions", "1", "--out", evalOut]));
+            Assert.True(File.Exists(Path.Combine(evalOut, "report.md")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
+
+static class DistillTestsHelper
+{
+    public static string Sha256(string path) => Cli.DistillCommand.Sha256(path);
+}
