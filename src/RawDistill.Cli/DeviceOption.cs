@@ -2,6 +2,7 @@ namespace RawDistill.Cli;
 
 using RawDistill.Backends;
 using RawDistill.Backends.Cpu;
+using RawDistill.Cuda;
 
 /// <summary>Turns a --device value (auto | cpu | cuda[:N]) into a backend, saying what it picked and why.</summary>
 public static class DeviceOption
@@ -12,11 +13,26 @@ public static class DeviceOption
         if (d == "cpu") return CpuBackend.Instance;
         if (d == "auto")
         {
-            log.WriteLine("device: cpu (the CUDA backend is not available in this build)");
+            if (CudaBackend.TryCreate(0, out var gpu, out var whyNot))
+            {
+                log.WriteLine($"device: {gpu}");
+                return gpu!;
+            }
+            log.WriteLine($"device: cpu (CUDA not available: {whyNot.Split('\n')[0]}; `rawdistill doctor` lists what was tried)");
             return CpuBackend.Instance;
         }
         if (d == "cuda" || d.StartsWith("cuda:", StringComparison.Ordinal))
-            throw new CliException($"--device {device}: the CUDA backend is not available in this build; use --device cpu");
+        {
+            int ordinal = 0;
+            if (d.Length > 4 && !int.TryParse(d[5..], out ordinal))
+                throw new CliException($"--device {device}: expected cuda or cuda:N with N a device number");
+            if (CudaBackend.TryCreate(ordinal, out var gpu, out var whyNot))
+            {
+                log.WriteLine($"device: {gpu}");
+                return gpu!;
+            }
+            throw new CliException($"--device {device}: CUDA is not available: {whyNot}");
+        }
         throw new CliException($"--device: expected auto, cpu or cuda[:N], got '{device}'");
     }
 }

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using CommandLine;
 using CommandLine.Text;
+using RawDistill.Cuda;
+using RawDistill.Cuda.Native;
 
 [Verb("doctor", HelpText = "Print what RawDistill finds on this machine: .NET, CPU features, backends.")]
 public sealed class DoctorOptions
@@ -25,6 +27,11 @@ public static class DoctorCommand
         Console.WriteLine();
         Console.WriteLine("backends");
         Console.WriteLine("  cpu       available");
+        var cuda = CudaProbe.Run();
+        Console.WriteLine($"  cuda      {(cuda.Usable ? "available" : "not available")}");
+        foreach (var line in cuda.Lines()) Console.WriteLine("    " + line);
+        if (!cuda.Usable)
+            Console.WriteLine($"    (set {CudaLibraryResolver.OverrideVariable} to the folder holding libcuda/libnvrtc/libcublas to search it first)");
         return 0;
     }
 

@@ -3,7 +3,7 @@
 
 Run with Debian's PyTorch 1.13 (not a pyenv python):
     /usr/bin/python3 tests/pytorch/make_krr_fixtures.py
-Writes tests/RawDistill.Tests/Fixtures/krr_step.safetensors, every key prefixed "krr_step.":
+Writes tests/RawDistill.Tests/Fixtures/krr/krr_step.safetensors, every key prefixed "krr_step.":
   net.*      the pool model's state dict under RawDistill's ConvNet names (features.{i}.*,
              classifier.*), f32, BatchNorm with non-trivial running statistics
   x_syn      X_s, m×1×8×8, pixel space (f32);  y_syn  Y_s, m×d (f32)
@@ -22,7 +22,7 @@ from safetensors_io import save_file
 
 torch.manual_seed(0)
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "RawDistill.Tests", "Fixtures", "krr_step.safetensors")
+OUT = os.path.join(HERE, "..", "RawDistill.Tests", "Fixtures", "krr", "krr_step.safetensors")
 
 m, B, d, size, widths = 6, 10, 5, 8, [4, 8]
 mean, std = 0.3, 0.25

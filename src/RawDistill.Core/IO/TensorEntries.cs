@@ -17,7 +17,7 @@ public static class TensorEntries
     /// <summary>An entry holding a copy of the tensor's values under a name.</summary>
     public static SafetensorsEntry ToEntry(this Tensor tensor, string name)
     {
-        var data = new byte[tensor.Storage.Bytes > 0 ? tensor.Numel * tensor.DType.SizeOf() : 0];
+        var data = new byte[tensor.Numel * tensor.DType.SizeOf()];
         tensor.Backend.Download(tensor.Storage, data);
         return new SafetensorsEntry(name, tensor.DType, (int[])tensor.Shape.Clone(), data);
     }

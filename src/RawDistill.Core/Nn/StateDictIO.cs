@@ -52,12 +52,7 @@ public static class StateDictIO
     }
 
     /// <summary>One tensor as a safetensors entry (a copy).</summary>
-    public static SafetensorsEntry ToEntry(string name, Tensor t)
-    {
-        var bytes = new byte[t.Numel * t.DType.SizeOf()];
-        t.Backend.Download(t.Storage, bytes);
-        return new SafetensorsEntry(name, t.DType, (int[])t.Shape.Clone(), bytes);
-    }
+    public static SafetensorsEntry ToEntry(string name, Tensor t) => t.ToEntry(name);
 
     /// <summary>Reads a file into the module by name. Strict: any missing or unexpected key throws, listing them all.</summary>
     public static StateLoadReport Load(Module module, string path, bool strict = true, string prefix = "") =>

@@ -18,7 +18,7 @@ public sealed class KrrStDistillerTests
 {
     const int Size = 8, D = 5;
 
-    static SafetensorsFile Fixture() => Safetensors.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", "krr_step.safetensors"));
+    static SafetensorsFile Fixture() => Safetensors.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", "krr", "krr_step.safetensors"));
 
     /// <summary>N random 1×8×8 images with labels.</summary>
     static ImageDataset Data(int n, ulong seed = 1)

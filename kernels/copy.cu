@@ -1,0 +1,66 @@
+// Data movement: strided block copies, axis permutation, dtype casts and fills.
+// Launchers: CudaBackend.Copy.cs. Copies and permutations only move bytes, so they come
+// in element widths b1 / b4 / b8 and serve every dtype of that width.
+#include "common.cuh"
+
+template <typename T>
+__device__ void copy_blocks(const T* src, i64 srcOffset, i64 srcStride, T* dst, i64 dstOffset, i64 dstStride, i64 blocks, i64 len)
+{
+    GRID_STRIDE_LOOP(t, blocks * len)
+    {
+        i64 b = t / len, j = t % len;
+        dst[dstOffset + b * dstStride + j] = src[srcOffset + b * srcStride + j];
+    }
+}
+
+// y has shape outShape (rank ≤ 8); srcStrides[i] is x's stride of the axis that becomes
+// y's axis i. Layout matches the C# struct PermuteDesc.
+struct PermuteDesc
+{
+    int rank;
+    int outShape[8];
+    i64 srcStrides[8];
+};
+
+template <typename T> __device__ void permute(const T* x, T* y, i64 n, PermuteDesc d)
+{
+    GRID_STRIDE_LOOP(t, n)
+    {
+        i64 rest = t, src = 0;
+        for (int k = d.rank - 1; k >= 0; k--)
+        {
+            src += (rest % d.outShape[k]) * d.srcStrides[k];
+            rest /= d.outShape[k];
+        }
+        y[t] = x[src];
+    }
+}
+
+#define DEFINE_MOVE(T, S)                                                                                     \
+    extern "C" __global__ void copy_blocks_##S(const T* src, i64 so, i64 ss, T* dst, i64 dof, i64 ds, i64 blocks, i64 len) \
+    { copy_blocks<T>(src, so, ss, dst, dof, ds, blocks, len); }                                               \
+    extern "C" __global__ void permute_##S(const T* x, T* y, i64 n, PermuteDesc d) { permute<T>(x, y, n, d); }
+
+DEFINE_MOVE(u8, b1)
+DEFINE_MOVE(u32, b4)
+DEFINE_MOVE(u64, b8)
+
+// Casts: float→int truncates toward zero (C semantics); the launcher picks cast_<from>_<to>.
+#define DEFINE_CAST(TF, SF, TT, ST)                                                            \
+    extern "C" __global__ void cast_##SF##_##ST(const TF* x, TT* y, i64 n)                     \
+    { GRID_STRIDE_LOOP(i, n) y[i] = (TT)x[i]; }
+
+#define DEFINE_CASTS_FROM(TF, SF)          \
+    DEFINE_CAST(TF, SF, float, f32)        \
+    DEFINE_CAST(TF, SF, double, f64)       \
+    DEFINE_CAST(TF, SF, int, i32)          \
+    DEFINE_CAST(TF, SF, u8, u8)
+
+DEFINE_CASTS_FROM(float, f32)
+DEFINE_CASTS_FROM(double, f64)
+DEFINE_CASTS_FROM(int, i32)
+DEFINE_CASTS_FROM(u8, u8)
+
+// Fills count elements from dst with a value (f64 needs a kernel: cuMemsetD32 covers the
+// 4-byte types and cuMemsetD8 the bytes).
+extern "C" __global__ void fill_f64(double* dst, i64 n, double value) { GRID_STRIDE_LOOP(i, n) dst[i] = value; }

@@ -1,0 +1,47 @@
+// Host shim that lets g++ compile kernels/*.cu unchanged (see README.md). CUDA built-ins
+// become thread-locals / functions; __syncthreads and warp shuffles are real barriers
+// across the std::threads that emulate one block.
+#pragma once
+#include <cmath>
+#include <cstring>
+#include <cstdint>
+#include <algorithm>
+#include <mutex>
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+
+struct EmuDim { unsigned x = 0, y = 0, z = 0; };
+extern thread_local EmuDim threadIdx, blockIdx;
+extern EmuDim blockDim, gridDim;
+
+void emu_syncthreads();
+void emu_warp_write(double v);      // shuffle helpers: one double slot per lane
+double emu_warp_read(int lane);
+void emu_warp_sync();
+std::mutex& emu_atomic_mutex();
+
+inline void __syncthreads() { emu_syncthreads(); }
+
+template <typename T> inline T __shfl_down_sync(unsigned, T v, int delta)
+{
+    int lane = threadIdx.x & 31;
+    emu_warp_write((double)v);
+    emu_warp_sync();
+    T r = lane + delta < 32 ? (T)emu_warp_read(lane + delta) : v;
+    emu_warp_sync();
+    return r;
+}
+
+template <typename T> inline T atomicAdd(T* p, T v) { std::lock_guard<std::mutex> g(emu_atomic_mutex()); T old = *p; *p = old + v; return old; }
+inline int atomicCAS(int* p, int cmp, int v) { std::lock_guard<std::mutex> g(emu_atomic_mutex()); int old = *p; if (old == cmp) *p = v; return old; }
+
+inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline float __int_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
+using std::min;
+using std::max;
