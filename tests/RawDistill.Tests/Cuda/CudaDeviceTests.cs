@@ -13,6 +13,24 @@ public class CudaDeviceTests
 {
     static CudaBackend Dev => CudaTestDevice.Backend!;
 
+    /// <summary>
+    /// The same op-level suite `rawdistill selftest --device cuda` runs (every op forward and
+    /// backward, a ConvNet step, the Cholesky solve, Philox, optimizer steps), in f32 and f64
+    /// against the CPU in f64, so the CLI and the tests share one set of checks.
+    /// </summary>
+    [CudaFact]
+    public void SelftestParitySuitePasses()
+    {
+        foreach (var dtype in new[] { DType.F32, DType.F64 })
+        {
+            var failures = RawDistill.Diagnostics.ParitySuite.RunAll(CpuBackend.Instance, Dev, dtype)
+                .Where(r => !r.Passed)
+                .Select(r => $"{dtype} {r.Name}: {r.Worst} rel {r.MaxRelError:E2} {r.Error}")
+                .ToList();
+            Assert.True(failures.Count == 0, string.Join("\n", failures));
+        }
+    }
+
     [CudaFact] public void GemmMatchesNaiveForEveryTransposePairAndBatch() => Parity.Gemm(Dev);
     [CudaFact] public void PhiloxMatchesTheSpecBitForBit() => Parity.Philox(Dev);
     [CudaFact] public void CholeskyFactorsSolvesAndReportsTheFirstBadPivot() => Parity.Cholesky(Dev);
