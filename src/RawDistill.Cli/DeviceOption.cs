@@ -18,7 +18,7 @@ public static class DeviceOption
                 log.WriteLine($"device: {gpu}");
                 return gpu!;
             }
-            log.WriteLine($"device: cpu (CUDA not available: {whyNot.Split('\n')[0]}; `rawdistill doctor` lists what was tried)");
+            log.WriteLine($"device: cpu (CUDA not available: {FirstReason(whyNot)}; `rawdistill doctor` lists what was tried)");
             return CpuBackend.Instance;
         }
         if (d == "cuda" || d.StartsWith("cuda:", StringComparison.Ordinal))
@@ -34,5 +34,13 @@ public static class DeviceOption
             throw new CliException($"--device {device}: CUDA is not available: {whyNot}");
         }
         throw new CliException($"--device: expected auto, cpu or cuda[:N], got '{device}'");
+    }
+
+    /// <summary>The first line of a "why not" report, without the list of attempts it introduces.</summary>
+    static string FirstReason(string whyNot)
+    {
+        var line = whyNot.Split('\n')[0].TrimEnd();
+        int tried = line.LastIndexOf("; tried:", StringComparison.Ordinal);
+        return tried >= 0 ? line[..tried] : line.TrimEnd(':');
     }
 }
