@@ -171,16 +171,20 @@ public static partial class Ops
         int n = (int)total;
         // Select, never blend: a·mask + b·(1 − mask) turned an unselected ±inf or NaN
         // (log 0, 0/0, −inf masking) into NaN through 0·inf. Gather each element from
-        // [a; b] instead, index i or n + i by the mask (the mask is a constant, read once).
+        // [a; b] instead, at index i or n + i by the mask. The indices are computed on the
+        // backend (i + n·[mask = 0], in f64 so they are exact) so the mask is never read back
+        // to the host.
         Tensor y;
         using (GradMode.NoGrad())
         using (var scope = TensorScope.Begin())
         {
-            var m = Expand(mask, shape).ToDoubles();
-            var index = new int[n];
-            for (int i = 0; i < n; i++) index[i] = m[i] != 0 ? i : n + i;
+            var m = Reshape(Cast(Expand(mask, shape), DType.F64), n);
+            var positions = new double[n];
+            for (int i = 0; i < n; i++) positions[i] = i;
+            var takeB = BinaryRaw(BinaryOp.Equal, m, Tensor.Zeros([], DType.F64, a.Backend));
+            var index = Cast(Add(Tensor.From<double>(positions, [n], a.Backend), Mul(takeB, (double)n)), DType.I32);
             var both = Concat([Reshape(Expand(a, shape), n), Reshape(Expand(b, shape), n)], 0);
-            y = Reshape(GatherFlat(both, Tensor.From<int>(index, [n], a.Backend)), shape);
+            y = Reshape(GatherFlat(both, index), shape);
             y.Keep();
         }
         var inverse = Affine(mask, -1, 1, record: false);
