@@ -57,39 +57,28 @@ public static class BackendChecks
         return v;
     }
 
-    static (double, double, double) Sgd(IBackend reference, IBackend target, DType dtype, ulong seed)
-    {
-        const int n = 1000;
-        var p0 = Normal(n, seed + 1);
-        var g = Normal(n, seed + 2);
-        double[] Run(IBackend b, DType t)
-        {
-            using var scope = TensorScope.Begin();
-            var p = Host(p0, b, t);
-            var grad = Host(g, b, t);
-            var m = Tensor.Zeros([n], t, b);
-            for (int step = 0; step < 3; step++)
-                b.SgdStep(p.Storage, grad.Storage, m.Storage, n, new SgdStepArgs(0.1, 0.9, 0, 1e-3, true, step == 0));
-            return p.ToDoubles();
-        }
-        var (abs, rel) = ParitySuite.Compare(Run(reference, DType.F64), Run(target, dtype));
-        return (abs, rel, ParitySuite.Tolerance(dtype));
-    }
+    static (double, double, double) Sgd(IBackend reference, IBackend target, DType dtype, ulong seed) =>
+        OptimizerSteps(reference, target, dtype, seed + 1, (b, p, grad, state, n, step) =>
+            b.SgdStep(p.Storage, grad.Storage, state[0].Storage, n, new SgdStepArgs(0.1, 0.9, 0, 1e-3, true, step == 1)));
 
-    static (double, double, double) AdamW(IBackend reference, IBackend target, DType dtype, ulong seed)
+    static (double, double, double) AdamW(IBackend reference, IBackend target, DType dtype, ulong seed) =>
+        OptimizerSteps(reference, target, dtype, seed + 3, (b, p, grad, state, n, step) =>
+            b.AdamWStep(p.Storage, grad.Storage, state[0].Storage, state[1].Storage, n, new AdamWStepArgs(1e-2, 0.9, 0.999, 1e-8, 1e-2, step)));
+
+    /// <summary>One fused optimizer step applied three times (steps 1..3) to the same parameters and gradient on both backends.</summary>
+    static (double, double, double) OptimizerSteps(IBackend reference, IBackend target, DType dtype, ulong seed,
+        Action<IBackend, Tensor, Tensor, Tensor[], int, int> step)
     {
         const int n = 1000;
-        var p0 = Normal(n, seed + 3);
-        var g = Normal(n, seed + 4);
+        var p0 = Normal(n, seed);
+        var g = Normal(n, seed + 1);
         double[] Run(IBackend b, DType t)
         {
             using var scope = TensorScope.Begin();
             var p = Host(p0, b, t);
             var grad = Host(g, b, t);
-            var m = Tensor.Zeros([n], t, b);
-            var v = Tensor.Zeros([n], t, b);
-            for (int step = 1; step <= 3; step++)
-                b.AdamWStep(p.Storage, grad.Storage, m.Storage, v.Storage, n, new AdamWStepArgs(1e-2, 0.9, 0.999, 1e-8, 1e-2, step));
+            Tensor[] state = [Tensor.Zeros([n], t, b), Tensor.Zeros([n], t, b)];
+            for (int k = 1; k <= 3; k++) step(b, p, grad, state, n, k);
             return p.ToDoubles();
         }
         var (abs, rel) = ParitySuite.Compare(Run(reference, DType.F64), Run(target, dtype));
