@@ -98,6 +98,18 @@ public sealed class DistillOptions
     [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
     public string Fractions { get; set; } = "0.01,0.1";
 
+    [Option("baselines", Default = "random,kmeans,none", HelpText = "Baselines at the same budget m: random (real subset, teacher targets) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets: the ceiling) | none (random init: the floor).")]
+    public string Baselines { get; set; } = "random,kmeans,none";
+
+    [Option("full-data-epochs", Default = 5, HelpText = "Pre-training epochs of the full-data baseline.")]
+    public int FullDataEpochs { get; set; } = 5;
+
+    [Option("finetune-epochs", Default = 0, HelpText = "Also fine-tune every pre-trained encoder (new head, SGD 0.01, cosine, crop+flip) for this many epochs; 0 = linear probe only.")]
+    public int FineTuneEpochs { get; set; }
+
+    [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
+    public string FineTuneFractions { get; set; } = "0.01";
+
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
@@ -140,6 +152,7 @@ public static class DistillCommand
             throw new CliException(e.Message);
         }
 
+        var evalSettings = EvalSettingsOf(o); // flags checked before hours of work, not after
         var splits = LoadData(o.Data);
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
@@ -200,54 +213,86 @@ public static class DistillCommand
                 Console.Error.WriteLine($"{o.Data}: no labelled train/test splits; skipping the evaluation");
                 return 0;
             }
-            int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
             Evaluate(distiller.XSyn.ToArray<float>(), distiller.YSyn.ToArray<float>(), distiller.NetConfig with { Outputs = 0 }, config.Norm,
-                teacher, teacherPath, hash, splits, o.Data, o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, outDir, backend, total,
+                teacher, teacherPath, hash, splits, o.Data, evalSettings, outDir, backend, total,
                 $"KRR-ST config: `{config.ToJson()}`.\n");
         }
         return 0;
     }
 
+    /// <summary>The evaluation flags of `distill`; the pre-training epochs default by preset (100 for cpu, else the protocol's 1000).</summary>
+    static EvalSettings EvalSettingsOf(DistillOptions o)
+    {
+        int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
+        var e = new EvalSettings(o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions);
+        e.Validate();
+        return e;
+    }
+
     /// <summary>
-    /// Pre-trains fresh encoders on the distilled set, on a random real subset of the same size
-    /// with teacher targets, and none at all; linear probe at each fraction; writes the report.
+    /// Pre-trains fresh encoders on the distilled set and on the requested baselines at the
+    /// same budget m (random real subset, k-means subset, full data — all with teacher
+    /// targets — and no pre-training); linear probe at each fraction, optionally fine-tuning;
+    /// writes the report.
     /// </summary>
     internal static void Evaluate(float[] xs, float[] ys, ConvNetConfig net, string norm, Teacher teacher, string teacherPath, string hash,
-        DataSplits splits, string dataSpec, int seedCount, string protocolName, int epochs, string fractionText, string outDir,
-        IBackend backend, Stopwatch total, string extraPreamble)
+        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble)
     {
         if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
         {
             Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
             return;
         }
+        settings.Validate();
         var real = teacher.Fit(splits.Train);
         int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
         if (m * real.ImageSize != xs.Length || ys.Length != m * d)
             throw new CliException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
+        if (m > real.Count) throw new CliException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
         var targets = teacher.Embed(real);
-        var sets = new List<EvalSetSource>
+        var protocol = settings.Pretrain();
+        var sets = new List<EvalSetSource> { new("KRR-ST distilled", _ => (xs, ys)) };
+        var notes = new List<string>();
+        foreach (var b in settings.BaselineList())
         {
-            new("KRR-ST distilled", _ => (xs, ys)),
-            new("random real subset (teacher targets)", seed => RandomSubset(real, targets, m, d, seed, backend)),
-            new("no pre-training", _ => null),
-        };
-        var protocol = protocolName.ToLowerInvariant() switch
-        {
-            "krr-st" => PretrainOptions.KrrSt(epochs),
-            "mkdt" => PretrainOptions.Mkdt(),
-            _ => throw new CliException($"--eval-protocol {protocolName}: expected krr-st or mkdt"),
-        };
-        var fractions = ParseFractions(fractionText);
-        var seeds = Enumerable.Range(0, seedCount).Select(s => (ulong)s).ToList();
-        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds, pre-training {protocol}, linear probe at {fractionText}");
+            switch (b)
+            {
+                case "random":
+                    sets.Add(new("random real subset (teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)));
+                    notes.Add("the random subset differs per seed");
+                    break;
+                case "kmeans":
+                    var clock = Stopwatch.StartNew();
+                    var centers = KMeansSubset.Select(targets, real.Count, d, m, seed: 0, backend: backend);
+                    Console.Error.WriteLine($"k-means: {m} centroids of {real.Count} teacher features ({clock.Elapsed.TotalSeconds:F0} s)");
+                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend)));
+                    notes.Add("the k-means subset is the nearest real image to each of m centroids of the teacher features (k-means++ seed 0, Lloyd)");
+                    break;
+                case "full":
+                    var all = Enumerable.Range(0, real.Count).ToArray();
+                    var fullOptions = protocol with { Epochs = settings.FullDataEpochs };
+                    sets.Add(new($"full data (teacher targets, {settings.FullDataEpochs} epochs)", _ => Gather(real, targets, all, d, backend), fullOptions));
+                    notes.Add($"the full-data baseline pre-trains {fullOptions} on all {real.Count} images");
+                    break;
+                case "none":
+                    sets.Add(new("no pre-training", _ => null));
+                    break;
+            }
+        }
+        var fractions = ParseFractions(settings.Fractions);
+        var fineTune = settings.FineTune();
+        var fineTuneFractions = ParseFractions(settings.FineTuneFractions, "--finetune-fractions");
+        var seeds = Enumerable.Range(0, settings.Seeds).Select(s => (ulong)s).ToList();
+        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds, pre-training {protocol}, linear probe at {settings.Fractions}" +
+            (fineTune != null ? $", {fineTune} at {settings.FineTuneFractions}" : ""));
         var results = PretrainEvaluation.Run(sets, net, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
-            backend: backend, log: Console.Error.WriteLine);
+            backend: backend, log: Console.Error.WriteLine, fineTune: fineTune, fineTuneFractions: fineTuneFractions);
         string preamble =
             $"Data `{dataSpec}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
             extraPreamble +
             $"Pre-training: {protocol} on ConvNet {string.Join('-', net.Widths)} ({norm} norm) with a new {d}-d MSE head; " +
-            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets; the random subset differs per seed.\n\n" +
+            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets" +
+            (fineTune != null ? $"; {fineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "") + ".\n\n" +
             $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
             $"Total wall time of the command: {Format(total.Elapsed)}.";
         string report = PretrainEvaluation.WriteReport(outDir, results, "KRR-ST evaluation", preamble);
@@ -255,13 +300,13 @@ public static class DistillCommand
         Console.WriteLine($"report: {report}  (total {Format(total.Elapsed)})");
     }
 
-    static (float[] X, float[] Y) RandomSubset(ImageDataset real, float[] targets, int m, int d, ulong seed, IBackend backend)
+    /// <summary>The real images at <paramref name="idx"/> (pixel space) with their teacher targets.</summary>
+    static (float[] X, float[] Y) Gather(ImageDataset real, float[] targets, int[] idx, int d, IBackend backend)
     {
-        var idx = Subsample.Random(real.Count, m, seed + 1000);
         using var scope = TensorScope.Begin();
         var x = real.Batch(idx, backend).ToArray<float>();
-        var y = new float[m * d];
-        for (int i = 0; i < m; i++) targets.AsSpan(idx[i] * d, d).CopyTo(y.AsSpan(i * d, d));
+        var y = new float[idx.Length * d];
+        for (int i = 0; i < idx.Length; i++) targets.AsSpan(idx[i] * d, d).CopyTo(y.AsSpan(i * d, d));
         return (x, y);
     }
 
@@ -362,7 +407,7 @@ public static class DistillCommand
         }
     }
 
-    internal static double[] ParseFractions(string s)
+    internal static double[] ParseFractions(string s, string flag = "--fractions")
     {
         try
         {
@@ -372,7 +417,7 @@ public static class DistillCommand
         }
         catch (FormatException)
         {
-            throw new CliException($"--fractions: expected comma-separated fractions in (0, 1] such as 0.01,0.1,1, got '{s}'");
+            throw new CliException($"{flag}: expected comma-separated fractions in (0, 1] such as 0.01,0.1,1, got '{s}'");
         }
     }
 

@@ -9,7 +9,7 @@ using RawDistill.Methods.KrrSt;
 using RawDistill.Methods.Ssl;
 using RawDistill.Nn.Models;
 
-[Verb("eval", HelpText = "Evaluate a distilled set: pre-train fresh encoders on it and on baselines (random real subset, no pre-training), then linear-probe them.")]
+[Verb("eval", HelpText = "Evaluate a distilled set: pre-train fresh encoders on it and on baselines (random/k-means real subsets, full data, no pre-training), then linear-probe (and optionally fine-tune) them.")]
 public sealed class EvalOptions
 {
     [Option("distilled", Required = true, HelpText = "A distilled.safetensors written by `rawdistill distill`.")]
@@ -32,6 +32,18 @@ public sealed class EvalOptions
 
     [Option("fractions", Default = "0.01,0.05,0.1,1", HelpText = "Label fractions of the linear probe.")]
     public string Fractions { get; set; } = "0.01,0.05,0.1,1";
+
+    [Option("baselines", Default = "random,kmeans,none", HelpText = "Baselines at the same budget m: random | kmeans | full (all real images: the ceiling) | none (random init: the floor).")]
+    public string Baselines { get; set; } = "random,kmeans,none";
+
+    [Option("full-data-epochs", Default = 5, HelpText = "Pre-training epochs of the full-data baseline.")]
+    public int FullDataEpochs { get; set; } = 5;
+
+    [Option("finetune-epochs", Default = 0, HelpText = "Also fine-tune every pre-trained encoder (new head, SGD 0.01, cosine, crop+flip) for this many epochs; 0 = linear probe only.")]
+    public int FineTuneEpochs { get; set; }
+
+    [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
+    public string FineTuneFractions { get; set; } = "0.01";
 
     [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: the distilled set's folder).")]
     public string? Out { get; set; }
@@ -82,7 +94,8 @@ public static class EvalCommand
         var net = new ConvNetConfig(new ImageShape(shape[1], shape[2]), config.Widths, norm, ConvPool.Avg, true, null, 0);
         var splits = DistillCommand.LoadData(o.Data);
         string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!;
-        DistillCommand.Evaluate(xs, ys, net, config.Norm, teacher, o.Teacher, hash, splits, o.Data, o.Seeds, o.Protocol, o.Epochs, o.Fractions,
+        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions);
+        DistillCommand.Evaluate(xs, ys, net, config.Norm, teacher, o.Teacher, hash, splits, o.Data, settings,
             outDir, backend, total, $"Distilled set `{o.Distilled}` (config `{config.ToJson()}`).\n");
         return 0;
     }

@@ -13,29 +13,43 @@ using RawDistill.Nn.Models;
 /// </summary>
 /// <param name="Name">Row name in the report (distilled, random subset, k-means, no pre-training).</param>
 /// <param name="Make">The set for a seed (a random subset differs per seed; a distilled set does not).</param>
-public sealed record EvalSetSource(string Name, Func<ulong, (float[] X, float[] Y)?> Make);
+/// <param name="Options">Pre-training options of this set when they differ from the run's (the full-data
+/// baseline trains fewer epochs over many more images).</param>
+public sealed record EvalSetSource(string Name, Func<ulong, (float[] X, float[] Y)?> Make, PretrainOptions? Options = null);
 
-/// <summary>One cell of the results: accuracy of a linear probe on an encoder pre-trained on a set.</summary>
+/// <summary>One cell of the results: downstream accuracy of an encoder pre-trained on a set.</summary>
 /// <param name="Set">Set name.</param>
 /// <param name="Arch">Encoder architecture.</param>
-/// <param name="Fraction">Fraction of the training labels the probe was fitted on.</param>
+/// <param name="Fraction">Fraction of the training labels used downstream.</param>
 /// <param name="Seed">Seed (pre-training initialization and order, label subset).</param>
 /// <param name="Accuracy">Test accuracy in [0, 1].</param>
-public sealed record EvalResult(string Set, string Arch, double Fraction, ulong Seed, double Accuracy);
+/// <param name="Protocol">Downstream protocol: <see cref="PretrainEvaluation.LinearProbeProtocol"/> or <see cref="PretrainEvaluation.FineTuneProtocol"/>.</param>
+public sealed record EvalResult(string Set, string Arch, double Fraction, ulong Seed, double Accuracy, string Protocol = PretrainEvaluation.LinearProbeProtocol);
 
 /// <summary>
-/// The evaluation protocol (design page evaluation.md), linear-probe part: for each set and
-/// seed, pre-train a fresh encoder (<see cref="Pretrainer"/>), extract frozen features of the
-/// labelled training split and the test split, fit <see cref="LinearProbe"/> on class-agnostic
-/// random label fractions and score on the whole test split. Means ± std over seeds go to
-/// <c>report.md</c>; every cell to <c>results.csv</c> and <c>results.json</c>.
+/// The evaluation protocol (design page evaluation.md): for each set and seed, pre-train a
+/// fresh encoder (<see cref="Pretrainer"/>), then (1) extract frozen features of the labelled
+/// training split and the test split, fit <see cref="LinearProbe"/> on class-agnostic random
+/// label fractions and score on the whole test split; (2) optionally fine-tune the whole
+/// network with a new head on label fractions (<see cref="FineTuner"/>). Means ± std over
+/// seeds go to <c>report.md</c>; every cell to <c>results.csv</c> and <c>results.json</c>.
 /// </summary>
 public static class PretrainEvaluation
 {
-    /// <summary>Runs every (set, seed, fraction) cell.</summary>
+    /// <summary>Protocol name of linear-probe cells.</summary>
+    public const string LinearProbeProtocol = "linear probe";
+
+    /// <summary>Protocol name of fine-tuning cells.</summary>
+    public const string FineTuneProtocol = "fine-tune";
+
+    /// <summary>
+    /// Runs every (set, seed, fraction) cell: linear probe at <paramref name="fractions"/>, and
+    /// fine-tuning at <paramref name="fineTuneFractions"/> when <paramref name="fineTune"/> is given.
+    /// </summary>
     public static List<EvalResult> Run(IReadOnlyList<EvalSetSource> sets, ConvNetConfig net, NormalizationStats normalization,
         ImageDataset train, ImageDataset test, IReadOnlyList<double> fractions, IReadOnlyList<ulong> seeds, PretrainOptions options,
-        LinearProbeOptions? probe = null, IBackend? backend = null, Action<string>? log = null)
+        LinearProbeOptions? probe = null, IBackend? backend = null, Action<string>? log = null,
+        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null)
     {
         if (!train.HasLabels || !test.HasLabels) throw new ArgumentException("evaluation needs labelled train and test splits");
         int classes = Math.Max(train.ClassCount, test.ClassCount);
@@ -50,20 +64,27 @@ public static class PretrainEvaluation
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var data = set.Make(seed);
                 ConvNet encoder = data is { } xy
-                    ? Pretrainer.Run(net, xy.X, xy.Y, normalization, options, seed, backend)
+                    ? Pretrainer.Run(net, xy.X, xy.Y, normalization, set.Options ?? options, seed, backend)
                     : new ConvNet(net with { Outputs = 0 }, new Random.Generator(seed).Fork(1));
                 float[] ftrain, ftest;
+                var cells = new List<string>();
                 using (encoder)
                 {
                     if (data == null && backend != null) encoder.To(backend);
                     ftrain = FeatureExtractor.Extract(encoder, train, normalization);
                     ftest = FeatureExtractor.Extract(encoder, test, normalization);
+                    if (fineTune != null)
+                        foreach (var f in fineTuneFractions ?? fractions)
+                        {
+                            double acc = FineTuner.Run(encoder, train, LabelledSubset(train.Count, f, seed), test, normalization, classes, fineTune, seed);
+                            results.Add(new EvalResult(set.Name, arch, f, seed, acc, FineTuneProtocol));
+                            cells.Add($"fine-tune {Pct(f)} {acc * 100:F2}%");
+                        }
                 }
                 int d = ftrain.Length / train.Count;
-                var cells = new List<string>();
                 foreach (var f in fractions)
                 {
-                    var idx = f >= 1 ? Enumerable.Range(0, train.Count).ToArray() : Subsample.Fraction(train.Count, f, seed);
+                    var idx = LabelledSubset(train.Count, f, seed);
                     var xs = new float[idx.Length * d];
                     var ys = new int[idx.Length];
                     for (int i = 0; i < idx.Length; i++)
@@ -73,13 +94,17 @@ public static class PretrainEvaluation
                     }
                     var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probe, backend);
                     results.Add(new EvalResult(set.Name, arch, f, seed, acc));
-                    cells.Add($"{Pct(f)} labels {acc * 100:F2}%");
+                    cells.Add($"probe {Pct(f)} {acc * 100:F2}%");
                 }
                 log?.Invoke($"eval seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
         }
         return results;
     }
+
+    /// <summary>The labelled training images of a fraction: all of them at 1, else a class-agnostic random subset for the seed.</summary>
+    static int[] LabelledSubset(int n, double fraction, ulong seed) =>
+        fraction >= 1 ? Enumerable.Range(0, n).ToArray() : Subsample.Fraction(n, fraction, seed);
 
     static string Pct(double f) => (f * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
 
@@ -91,26 +116,33 @@ public static class PretrainEvaluation
         return (mean, Math.Sqrt(var));
     }
 
-    /// <summary>The Markdown table: one row per set, one column per label fraction, accuracy % mean ± std over seeds.</summary>
+    /// <summary>
+    /// The Markdown table: one row per set, one column per (protocol, label fraction) — linear
+    /// probe first, then fine-tuning — accuracy % mean ± std over seeds.
+    /// </summary>
     public static string Table(IReadOnlyList<EvalResult> results)
     {
-        var fractions = results.Select(r => r.Fraction).Distinct().OrderBy(f => f).ToList();
+        var columns = results.Select(r => (r.Protocol, r.Fraction)).Distinct()
+            .OrderBy(c => c.Protocol == LinearProbeProtocol ? 0 : 1).ThenBy(c => c.Fraction).ToList();
+        bool onlyProbe = columns.All(c => c.Protocol == LinearProbeProtocol);
         var sets = results.Select(r => r.Set).Distinct().ToList();
         int seeds = results.Select(r => r.Seed).Distinct().Count();
         var sb = new StringBuilder();
-        sb.Append("| pre-training set | ").AppendJoin(" | ", fractions.Select(f => Pct(f) + " labels")).Append(" |\n");
-        sb.Append("|---|").AppendJoin("", fractions.Select(_ => "---:|")).Append('\n');
+        sb.Append("| pre-training set | ").AppendJoin(" | ", columns.Select(c => (onlyProbe ? "" : c.Protocol + ", ") + Pct(c.Fraction) + " labels")).Append(" |\n");
+        sb.Append("|---|").AppendJoin("", columns.Select(_ => "---:|")).Append('\n');
         foreach (var s in sets)
         {
             sb.Append("| ").Append(s).Append(" | ");
-            sb.AppendJoin(" | ", fractions.Select(f =>
+            sb.AppendJoin(" | ", columns.Select(c =>
             {
-                var (mean, std) = MeanStd(results.Where(r => r.Set == s && r.Fraction == f).Select(r => r.Accuracy * 100).ToList());
+                var v = results.Where(r => r.Set == s && r.Protocol == c.Protocol && r.Fraction == c.Fraction).Select(r => r.Accuracy * 100).ToList();
+                if (v.Count == 0) return "–";
+                var (mean, std) = MeanStd(v);
                 return string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}");
             }));
             sb.Append(" |\n");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"\nLinear-probe test accuracy (%), mean ± std over {seeds} seed(s).\n");
+        sb.Append(CultureInfo.InvariantCulture, $"\n{(onlyProbe ? "Linear-probe test" : "Test")} accuracy (%), mean ± std over {seeds} seed(s).\n");
         return sb.ToString();
     }
 
@@ -124,17 +156,17 @@ public static class PretrainEvaluation
         md.Append(Table(results));
         string report = Path.Combine(dir, "report.md");
         Write(report, md.ToString());
-        var csv = new StringBuilder("set,arch,fraction,seed,accuracy\n");
-        foreach (var r in results) csv.Append(CultureInfo.InvariantCulture, $"{r.Set},{r.Arch},{r.Fraction:R},{r.Seed},{r.Accuracy:R}\n");
+        var csv = new StringBuilder("set,arch,protocol,fraction,seed,accuracy\n");
+        foreach (var r in results) csv.Append(CultureInfo.InvariantCulture, $"{r.Set},{r.Arch},{r.Protocol},{r.Fraction:R},{r.Seed},{r.Accuracy:R}\n");
         Write(Path.Combine(dir, "results.csv"), csv.ToString());
-        var summary = results.GroupBy(r => (r.Set, r.Arch, r.Fraction)).Select(g =>
+        var summary = results.GroupBy(r => (r.Set, r.Arch, r.Protocol, r.Fraction)).Select(g =>
         {
             var (mean, std) = MeanStd(g.Select(r => r.Accuracy).ToList());
-            return new { set = g.Key.Set, arch = g.Key.Arch, fraction = g.Key.Fraction, seeds = g.Count(), mean, std };
+            return new { set = g.Key.Set, arch = g.Key.Arch, protocol = g.Key.Protocol, fraction = g.Key.Fraction, seeds = g.Count(), mean, std };
         }).ToList();
         var json = JsonSerializer.Serialize(new
         {
-            cells = results.Select(r => new { set = r.Set, arch = r.Arch, fraction = r.Fraction, seed = r.Seed, accuracy = r.Accuracy }),
+            cells = results.Select(r => new { set = r.Set, arch = r.Arch, protocol = r.Protocol, fraction = r.Fraction, seed = r.Seed, accuracy = r.Accuracy }),
             summary,
         }, new JsonSerializerOptions { WriteIndented = true });
         Write(Path.Combine(dir, "results.json"), json);

@@ -52,6 +52,37 @@ public sealed class DistillCliTests
             Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
                 "--seeds", "1", "--epochs", "1", "--fractions", "1", "--out", evalOut]));
             Assert.True(File.Exists(Path.Combine(evalOut, "report.md")));
+
+            // Every baseline and fine-tuning: one report row per set, a fine-tune column, protocol in the CSV.
+            string allOut = Path.Combine(dir, "eval-all");
+            Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
+                "--seeds", "2", "--epochs", "1", "--fractions", "0.5", "--baselines", "none,full,kmeans,random", "--full-data-epochs", "1",
+                "--finetune-epochs", "1", "--finetune-fractions", "1", "--out", allOut]));
+            var report = File.ReadAllText(Path.Combine(allOut, "report.md"));
+            foreach (var row in new[] { "| KRR-ST distilled |", "| random real subset (teacher targets) |", "| k-means subset (teacher targets) |",
+                "| full data (teacher targets, 1 epochs) |", "| no pre-training |" })
+                Assert.Contains(row, report);
+            Assert.Contains("| pre-training set | linear probe, 50% labels | fine-tune, 100% labels |", report);
+            var csv = File.ReadAllLines(Path.Combine(allOut, "results.csv"));
+            Assert.Equal("set,arch,protocol,fraction,seed,accuracy", csv[0]);
+            Assert.Equal(1 + 5 * 2 * 2, csv.Length);
+            Assert.Equal(5 * 2, csv.Count(l => l.Contains(",fine-tune,1,")));
+
+            // A bad evaluation flag fails before any work, naming the flag.
+            var err = new StringWriter();
+            var old = Console.Error;
+            Console.SetError(err);
+            try
+            {
+                Assert.NotEqual(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
+                    "--baselines", "random,best", "--out", allOut]));
+            }
+            finally
+            {
+                Console.SetError(old);
+            }
+            Assert.Contains("--baselines", err.ToString());
+            Assert.Contains("best", err.ToString());
         }
         finally
         {

@@ -1,0 +1,59 @@
+namespace RawDistill.Cli;
+
+using RawDistill.Methods.Eval;
+
+/// <summary>
+/// What `distill` and `eval` evaluate (design page evaluation.md): seeds, the pre-training
+/// protocol, the baselines beside the distilled set, and the downstream protocols.
+/// </summary>
+/// <param name="Seeds">Seeds 0..Seeds−1.</param>
+/// <param name="Protocol">krr-st | mkdt.</param>
+/// <param name="Epochs">Pre-training epochs of the KRR-ST protocol.</param>
+/// <param name="Fractions">Label fractions of the linear probe (text of the flag).</param>
+/// <param name="Baselines">Comma-separated baselines: random, kmeans, none, full.</param>
+/// <param name="FullDataEpochs">Pre-training epochs of the full-data baseline (it sees every image each epoch).</param>
+/// <param name="FineTuneEpochs">Fine-tuning epochs; 0 = no fine-tuning.</param>
+/// <param name="FineTuneFractions">Label fractions of the fine-tuning (text of the flag).</param>
+internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, string Fractions, string Baselines, int FullDataEpochs,
+    int FineTuneEpochs, string FineTuneFractions)
+{
+    /// <summary>Baseline names the --baselines flag accepts, in report order.</summary>
+    public static readonly string[] Known = ["random", "kmeans", "full", "none"];
+
+    /// <summary>The pre-training options of the protocol.</summary>
+    public PretrainOptions Pretrain() => Protocol.ToLowerInvariant() switch
+    {
+        "krr-st" => PretrainOptions.KrrSt(Epochs),
+        "mkdt" => PretrainOptions.Mkdt(),
+        _ => throw new CliException($"--eval-protocol {Protocol}: expected krr-st or mkdt"),
+    };
+
+    /// <summary>The requested baselines, validated, in report order.</summary>
+    public IReadOnlyList<string> BaselineList()
+    {
+        var asked = Baselines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => b.ToLowerInvariant()).ToList();
+        var unknown = asked.Where(b => !Known.Contains(b)).ToList();
+        if (unknown.Count > 0) throw new CliException($"--baselines: unknown '{string.Join(",", unknown)}'; expected a comma-separated list of {string.Join(", ", Known)}");
+        return Known.Where(asked.Contains).ToList();
+    }
+
+    /// <summary>Fine-tuning options, or null when it is off.</summary>
+    public FineTuneOptions? FineTune()
+    {
+        if (FineTuneEpochs < 0) throw new CliException("--finetune-epochs: expected 0 (off) or a positive count");
+        return FineTuneEpochs == 0 ? null : new FineTuneOptions(FineTuneEpochs);
+    }
+
+    /// <summary>Throws a <see cref="CliException"/> naming the first invalid flag.</summary>
+    public void Validate()
+    {
+        if (Seeds < 0) throw new CliException("--eval-seeds: expected 0 or more");
+        if (Epochs < 1) throw new CliException("--eval-epochs: expected a positive count");
+        if (FullDataEpochs < 1) throw new CliException("--full-data-epochs: expected a positive count");
+        Pretrain();
+        BaselineList();
+        FineTune();
+        DistillCommand.ParseFractions(Fractions, "--fractions");
+        DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions");
+    }
+}

@@ -1,0 +1,122 @@
+namespace RawDistill.Methods.Eval;
+
+using RawDistill.Autodiff;
+using RawDistill.Backends;
+using RawDistill.Data;
+using RawDistill.Data.Augment;
+using RawDistill.Nn.Models;
+using RawDistill.Nn.Optim;
+using RawDistill.Random;
+using RawDistill.Tensors;
+
+/// <summary>
+/// Full fine-tuning (design page evaluation.md): a new linear head on the pre-trained
+/// encoder, the whole network trained by cross-entropy with SGD and a cosine schedule,
+/// random crop (zero padding 4) + horizontal flip of every batch.
+/// </summary>
+/// <param name="Epochs">Epochs over the labelled subset.</param>
+/// <param name="Lr">SGD learning rate (cosine-decayed to 0 over all steps).</param>
+/// <param name="Momentum">SGD momentum.</param>
+/// <param name="WeightDecay">SGD weight decay.</param>
+/// <param name="Batch">Minibatch size (the last batch of an epoch may be smaller).</param>
+/// <param name="Augment">Crop + flip of the training batches.</param>
+public sealed record FineTuneOptions(int Epochs, double Lr = 0.01, double Momentum = 0.9, double WeightDecay = 5e-4, int Batch = 256, bool Augment = true)
+{
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"fine-tuning {Epochs} epochs, SGD lr {Lr} (cosine), momentum {Momentum}, wd {WeightDecay}, batch {Batch}{(Augment ? ", crop+flip" : "")}";
+}
+
+/// <summary>Fine-tunes a copy of an encoder on labelled images and scores it on a test split.</summary>
+public static class FineTuner
+{
+    /// <summary>
+    /// Copies the feature layers of <paramref name="encoder"/> (which is left untouched) into a
+    /// fresh ConvNet with a <paramref name="classes"/>-way head initialized from
+    /// <paramref name="seed"/>, trains it on the images of <paramref name="train"/> at
+    /// <paramref name="labelled"/>, and returns its accuracy on the whole of <paramref name="test"/>.
+    /// </summary>
+    public static double Run(ConvNet encoder, ImageDataset train, ReadOnlySpan<int> labelled, ImageDataset test, NormalizationStats normalization,
+        int classes, FineTuneOptions options, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Epochs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Batch);
+        if (labelled.Length == 0) throw new ArgumentException("fine-tuning needs at least one labelled image");
+        var be = encoder.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
+        var root = new Generator(seed).Fork(3);
+        using var model = Build(encoder, classes, seed);
+        var ps = model.Parameters().ToArray();
+        int n = labelled.Length, perEpoch = (n + options.Batch - 1) / options.Batch;
+        using var sgd = new Sgd(ps, options.Lr, momentum: options.Momentum, weightDecay: options.WeightDecay)
+        {
+            Schedule = LrSchedule.Cosine((long)perEpoch * options.Epochs),
+        };
+        var augment = options.Augment ? AugmentPresets.CropFlip(4, normalization) : null;
+        var order = root.Fork(2);
+        var augmentRng = root.Fork(4);
+        var labels = train.LabelsAt(labelled);
+        var ids = labelled.ToArray();
+        var batchIdx = new int[Math.Min(options.Batch, n)];
+        var batchLabels = new int[batchIdx.Length];
+        model.Train();
+        for (int e = 0; e < options.Epochs; e++)
+        {
+            var perm = order.Permutation(n);
+            for (int start = 0; start < n; start += options.Batch)
+            {
+                int b = Math.Min(options.Batch, n - start);
+                for (int i = 0; i < b; i++)
+                {
+                    batchIdx[i] = ids[perm[start + i]];
+                    batchLabels[i] = labels[perm[start + i]];
+                }
+                using var scope = TensorScope.Begin();
+                var x = augment != null
+                    ? augment.Apply(train.Batch(batchIdx.AsSpan(0, b), be), augmentRng)
+                    : train.Batch(batchIdx.AsSpan(0, b), be, normalization);
+                var y = Tensor.From<int>(batchLabels.AsSpan(0, b), [b], be);
+                var loss = Ops.CrossEntropy(model.Forward(x), y);
+                sgd.Step(Autograd.Grad([loss], ps));
+            }
+        }
+        return Accuracy(model, test, normalization);
+    }
+
+    /// <summary>
+    /// A new ConvNet of the encoder's architecture with a <paramref name="classes"/>-way head
+    /// initialized from <paramref name="seed"/>, on the encoder's backend, whose feature layers
+    /// (parameters and batch-norm statistics) are copies of the encoder's.
+    /// </summary>
+    public static ConvNet Build(ConvNet encoder, int classes, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        var be = encoder.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
+        var model = new ConvNet(encoder.Config with { Outputs = classes }, new Generator(seed).Fork(3).Fork(1));
+        if (be != Tensor.DefaultBackend) model.To(be);
+        var source = encoder.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (name, t) in model.StateDict())
+            if (name.StartsWith("features.", StringComparison.Ordinal)) t.CopyFrom(source[name]);
+        return model;
+    }
+
+    /// <summary>Top-1 accuracy of a classifier on a labelled dataset (eval mode, no augmentation).</summary>
+    public static double Accuracy(ImageModel model, ImageDataset data, NormalizationStats normalization, int batch = 256)
+    {
+        model.Eval();
+        var be = model.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
+        var labels = data.Labels;
+        var idx = new int[batch];
+        int correct = 0;
+        using var _ = GradMode.NoGrad();
+        for (int start = 0; start < data.Count; start += batch)
+        {
+            int b = Math.Min(batch, data.Count - start);
+            for (int i = 0; i < b; i++) idx[i] = start + i;
+            using var scope = TensorScope.Begin();
+            var predicted = Ops.ArgMax(model.Forward(data.Batch(idx.AsSpan(0, b), be, normalization)), 1).ToArray<int>();
+            for (int i = 0; i < b; i++)
+                if (predicted[i] == labels[start + i]) correct++;
+        }
+        return (double)correct / data.Count;
+    }
+}
