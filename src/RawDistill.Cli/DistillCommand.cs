@@ -110,6 +110,9 @@ public sealed class DistillOptions
     [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
     public string FineTuneFractions { get; set; } = "0.01";
 
+    [Option("archs", Default = "convnet", HelpText = EvalSettings.ArchsHelp)]
+    public string Archs { get; set; } = "convnet";
+
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
@@ -224,7 +227,7 @@ public static class DistillCommand
     static EvalSettings EvalSettingsOf(DistillOptions o)
     {
         int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
-        var e = new EvalSettings(o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions);
+        var e = new EvalSettings(o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
         e.Validate();
         return e;
     }
@@ -283,14 +286,15 @@ public static class DistillCommand
         var fineTune = settings.FineTune();
         var fineTuneFractions = ParseFractions(settings.FineTuneFractions, "--finetune-fractions");
         var seeds = Enumerable.Range(0, settings.Seeds).Select(s => (ulong)s).ToList();
-        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds, pre-training {protocol}, linear probe at {settings.Fractions}" +
+        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds × {settings.Archs}, pre-training {protocol}, linear probe at {settings.Fractions}" +
             (fineTune != null ? $", {fineTune} at {settings.FineTuneFractions}" : ""));
-        var results = PretrainEvaluation.Run(sets, net, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
+        var archs = settings.Architectures(net);
+        var results = PretrainEvaluation.Run(sets, archs, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
             backend: backend, log: Console.Error.WriteLine, fineTune: fineTune, fineTuneFractions: fineTuneFractions);
         string preamble =
             $"Data `{dataSpec}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
             extraPreamble +
-            $"Pre-training: {protocol} on ConvNet {string.Join('-', net.Widths)} ({norm} norm) with a new {d}-d MSE head; " +
+            $"Pre-training: {protocol} on {string.Join(", ", archs.Select(a => a.Name))} (ConvNet with {norm} norm) with a new {d}-d MSE head; " +
             "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets" +
             (fineTune != null ? $"; {fineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "") + ".\n\n" +
             $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +

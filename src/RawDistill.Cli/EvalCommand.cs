@@ -45,6 +45,9 @@ public sealed class EvalOptions
     [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
     public string FineTuneFractions { get; set; } = "0.01";
 
+    [Option("archs", Default = "convnet", HelpText = EvalSettings.ArchsHelp)]
+    public string Archs { get; set; } = "convnet";
+
     [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: the distilled set's folder).")]
     public string? Out { get; set; }
 
@@ -94,7 +97,7 @@ public static class EvalCommand
         var net = new ConvNetConfig(new ImageShape(shape[1], shape[2]), config.Widths, norm, ConvPool.Avg, true, null, 0);
         var splits = DistillCommand.LoadData(o.Data);
         string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!;
-        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions);
+        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
         DistillCommand.Evaluate(xs, ys, net, config.Norm, teacher, o.Teacher, hash, splits, o.Data, settings,
             outDir, backend, total, $"Distilled set `{o.Distilled}` (config `{config.ToJson()}`).\n");
         return 0;

@@ -1,6 +1,7 @@
 namespace RawDistill.Cli;
 
 using RawDistill.Methods.Eval;
+using RawDistill.Nn.Models;
 
 /// <summary>
 /// What `distill` and `eval` evaluate (design page evaluation.md): seeds, the pre-training
@@ -14,9 +15,28 @@ using RawDistill.Methods.Eval;
 /// <param name="FullDataEpochs">Pre-training epochs of the full-data baseline (it sees every image each epoch).</param>
 /// <param name="FineTuneEpochs">Fine-tuning epochs; 0 = no fine-tuning.</param>
 /// <param name="FineTuneFractions">Label fractions of the fine-tuning (text of the flag).</param>
+/// <param name="Archs">Comma-separated architectures to pre-train and evaluate: convnet (the distillation ConvNet) and zoo names.</param>
 internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, string Fractions, string Baselines, int FullDataEpochs,
-    int FineTuneEpochs, string FineTuneFractions)
+    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet")
 {
+    /// <summary>Help text of the --archs flag.</summary>
+    public const string ArchsHelp = "Architectures to pre-train and evaluate (each gets its own d-dim MSE head): convnet (the distillation ConvNet) | resnet10 | resnet18 | vgg11bn | alexnetbn | mobilenetv2, comma-separated.";
+
+    /// <summary>The architectures, validated, for sets of the distillation ConvNet's input.</summary>
+    public IReadOnlyList<EvalArchitecture> Architectures(ConvNetConfig distillNet)
+    {
+        var names = Archs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0) throw new CliException("--archs: expected at least one architecture");
+        try
+        {
+            return names.Distinct(StringComparer.OrdinalIgnoreCase).Select(n => EvalArchitecture.Of(n, distillNet)).ToList();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException("--archs: " + e.Message);
+        }
+    }
+
     /// <summary>Baseline names the --baselines flag accepts, in report order.</summary>
     public static readonly string[] Known = ["random", "kmeans", "full", "none"];
 
@@ -55,5 +75,6 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
         FineTune();
         DistillCommand.ParseFractions(Fractions, "--fractions");
         DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions");
+        Architectures(new ConvNetConfig(new ImageShape(1, 28), [1]));
     }
 }

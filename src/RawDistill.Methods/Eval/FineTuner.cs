@@ -32,11 +32,12 @@ public static class FineTuner
 {
     /// <summary>
     /// Copies the feature layers of <paramref name="encoder"/> (which is left untouched) into a
-    /// fresh ConvNet with a <paramref name="classes"/>-way head initialized from
-    /// <paramref name="seed"/>, trains it on the images of <paramref name="train"/> at
-    /// <paramref name="labelled"/>, and returns its accuracy on the whole of <paramref name="test"/>.
+    /// fresh network of architecture <paramref name="arch"/> with a <paramref name="classes"/>-way
+    /// head initialized from <paramref name="seed"/>, trains it on the images of
+    /// <paramref name="train"/> at <paramref name="labelled"/>, and returns its accuracy on the
+    /// whole of <paramref name="test"/>.
     /// </summary>
-    public static double Run(ConvNet encoder, ImageDataset train, ReadOnlySpan<int> labelled, ImageDataset test, NormalizationStats normalization,
+    public static double Run(ImageModel encoder, EvalArchitecture arch, ImageDataset train, ReadOnlySpan<int> labelled, ImageDataset test, NormalizationStats normalization,
         int classes, FineTuneOptions options, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Epochs);
@@ -44,7 +45,7 @@ public static class FineTuner
         if (labelled.Length == 0) throw new ArgumentException("fine-tuning needs at least one labelled image");
         var be = encoder.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
         var root = new Generator(seed).Fork(3);
-        using var model = Build(encoder, classes, seed);
+        using var model = Build(encoder, arch, classes, seed);
         var ps = model.Parameters().ToArray();
         int n = labelled.Length, perEpoch = (n + options.Batch - 1) / options.Batch;
         using var sgd = new Sgd(ps, options.Lr, momentum: options.Momentum, weightDecay: options.WeightDecay)
@@ -83,19 +84,26 @@ public static class FineTuner
     }
 
     /// <summary>
-    /// A new ConvNet of the encoder's architecture with a <paramref name="classes"/>-way head
-    /// initialized from <paramref name="seed"/>, on the encoder's backend, whose feature layers
-    /// (parameters and batch-norm statistics) are copies of the encoder's.
+    /// A new network of architecture <paramref name="arch"/> (the encoder's) with a
+    /// <paramref name="classes"/>-way head initialized from <paramref name="seed"/>, on the
+    /// encoder's backend, whose every other parameter and buffer (batch-norm statistics
+    /// included) is a copy of the encoder's.
     /// </summary>
-    public static ConvNet Build(ConvNet encoder, int classes, ulong seed)
+    public static ImageModel Build(ImageModel encoder, EvalArchitecture arch, int classes, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
         var be = encoder.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
-        var model = new ConvNet(encoder.Config with { Outputs = classes }, new Generator(seed).Fork(3).Fork(1));
+        var model = arch.Build(classes, new Generator(seed).Fork(3).Fork(1));
         if (be != Tensor.DefaultBackend) model.To(be);
+        var head = model.Head!.Parameters().ToHashSet(ReferenceEqualityComparer.Instance);
         var source = encoder.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
         foreach (var (name, t) in model.StateDict())
-            if (name.StartsWith("features.", StringComparison.Ordinal)) t.CopyFrom(source[name]);
+        {
+            if (head.Contains(t)) continue;
+            if (!source.TryGetValue(name, out var from) || !Shape.Equal(from.Shape, t.Shape))
+                throw new ArgumentException($"fine-tuning: the encoder has no {name} of shape [{string.Join(", ", t.Shape)}]; is it a {arch.Name}?");
+            t.CopyFrom(from);
+        }
         return model;
     }
 

@@ -46,26 +46,27 @@ public static class PretrainEvaluation
     /// Runs every (set, seed, fraction) cell: linear probe at <paramref name="fractions"/>, and
     /// fine-tuning at <paramref name="fineTuneFractions"/> when <paramref name="fineTune"/> is given.
     /// </summary>
-    public static List<EvalResult> Run(IReadOnlyList<EvalSetSource> sets, ConvNetConfig net, NormalizationStats normalization,
+    public static List<EvalResult> Run(IReadOnlyList<EvalSetSource> sets, IReadOnlyList<EvalArchitecture> archs, NormalizationStats normalization,
         ImageDataset train, ImageDataset test, IReadOnlyList<double> fractions, IReadOnlyList<ulong> seeds, PretrainOptions options,
         LinearProbeOptions? probe = null, IBackend? backend = null, Action<string>? log = null,
         FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null)
     {
         if (!train.HasLabels || !test.HasLabels) throw new ArgumentException("evaluation needs labelled train and test splits");
+        if (archs.Count == 0) throw new ArgumentException("evaluation needs at least one architecture");
         int classes = Math.Max(train.ClassCount, test.ClassCount);
-        string arch = "convnet-" + string.Join('-', net.Widths);
         var results = new List<EvalResult>();
         var testLabels = test.Labels.ToArray();
         var trainLabels = train.Labels.ToArray();
+        foreach (var arch in archs)
         foreach (var seed in seeds)
         {
             foreach (var set in sets)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var data = set.Make(seed);
-                ConvNet encoder = data is { } xy
-                    ? Pretrainer.Run(net, xy.X, xy.Y, normalization, set.Options ?? options, seed, backend)
-                    : new ConvNet(net with { Outputs = 0 }, new Random.Generator(seed).Fork(1));
+                var encoder = data is { } xy
+                    ? Pretrainer.Run(arch, xy.X, xy.Y, normalization, set.Options ?? options, seed, backend)
+                    : arch.Build(0, new Random.Generator(seed).Fork(1));
                 float[] ftrain, ftest;
                 var cells = new List<string>();
                 using (encoder)
@@ -76,8 +77,8 @@ public static class PretrainEvaluation
                     if (fineTune != null)
                         foreach (var f in fineTuneFractions ?? fractions)
                         {
-                            double acc = FineTuner.Run(encoder, train, LabelledSubset(train.Count, f, seed), test, normalization, classes, fineTune, seed);
-                            results.Add(new EvalResult(set.Name, arch, f, seed, acc, FineTuneProtocol));
+                            double acc = FineTuner.Run(encoder, arch, train, LabelledSubset(train.Count, f, seed), test, normalization, classes, fineTune, seed);
+                            results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc, FineTuneProtocol));
                             cells.Add($"fine-tune {Pct(f)} {acc * 100:F2}%");
                         }
                 }
@@ -93,10 +94,10 @@ public static class PretrainEvaluation
                         ys[i] = trainLabels[idx[i]];
                     }
                     var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probe, backend);
-                    results.Add(new EvalResult(set.Name, arch, f, seed, acc));
+                    results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc));
                     cells.Add($"probe {Pct(f)} {acc * 100:F2}%");
                 }
-                log?.Invoke($"eval seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
+                log?.Invoke($"eval {arch.Name} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
         }
         return results;
@@ -125,17 +126,21 @@ public static class PretrainEvaluation
         var columns = results.Select(r => (r.Protocol, r.Fraction)).Distinct()
             .OrderBy(c => c.Protocol == LinearProbeProtocol ? 0 : 1).ThenBy(c => c.Fraction).ToList();
         bool onlyProbe = columns.All(c => c.Protocol == LinearProbeProtocol);
-        var sets = results.Select(r => r.Set).Distinct().ToList();
+        var rows = results.Select(r => (r.Arch, r.Set)).Distinct().ToList();
+        bool severalArchs = rows.Select(r => r.Arch).Distinct().Count() > 1;
         int seeds = results.Select(r => r.Seed).Distinct().Count();
         var sb = new StringBuilder();
-        sb.Append("| pre-training set | ").AppendJoin(" | ", columns.Select(c => (onlyProbe ? "" : c.Protocol + ", ") + Pct(c.Fraction) + " labels")).Append(" |\n");
-        sb.Append("|---|").AppendJoin("", columns.Select(_ => "---:|")).Append('\n');
-        foreach (var s in sets)
+        sb.Append(severalArchs ? "| architecture | pre-training set | " : "| pre-training set | ")
+            .AppendJoin(" | ", columns.Select(c => (onlyProbe ? "" : c.Protocol + ", ") + Pct(c.Fraction) + " labels")).Append(" |\n");
+        sb.Append(severalArchs ? "|---|---|" : "|---|").AppendJoin("", columns.Select(_ => "---:|")).Append('\n');
+        foreach (var (a, s) in rows)
         {
-            sb.Append("| ").Append(s).Append(" | ");
+            sb.Append("| ");
+            if (severalArchs) sb.Append(a).Append(" | ");
+            sb.Append(s).Append(" | ");
             sb.AppendJoin(" | ", columns.Select(c =>
             {
-                var v = results.Where(r => r.Set == s && r.Protocol == c.Protocol && r.Fraction == c.Fraction).Select(r => r.Accuracy * 100).ToList();
+                var v = results.Where(r => r.Arch == a && r.Set == s && r.Protocol == c.Protocol && r.Fraction == c.Fraction).Select(r => r.Accuracy * 100).ToList();
                 if (v.Count == 0) return "–";
                 var (mean, std) = MeanStd(v);
                 return string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}");

@@ -26,26 +26,26 @@ public sealed record PretrainOptions(int Epochs, double Lr = 0.1, double Momentu
     public static PretrainOptions Mkdt(double lr = 0.1) => new(20, lr, 0.9, 1e-4);
 }
 
-/// <summary>Pre-trains a fresh ConvNet (with a new d-dim linear head) on (X, Y) by MSE regression.</summary>
+/// <summary>Pre-trains a fresh network (with a new d-dim linear head) on (X, Y) by MSE regression.</summary>
 public static class Pretrainer
 {
     /// <summary>
-    /// Builds <paramref name="net"/> (its <see cref="ConvNetConfig.Outputs"/> set to d) from
-    /// <paramref name="seed"/> and trains it: every epoch a fresh permutation of the m samples,
-    /// minibatches of <see cref="PretrainOptions.Batch"/>, train mode (batch norm statistics
-    /// update). X is m×C×H×W in pixel space, normalized here; Y is m×d.
+    /// Builds <paramref name="arch"/> with a d-output head from <paramref name="seed"/> and
+    /// trains it: every epoch a fresh permutation of the m samples, minibatches of
+    /// <see cref="PretrainOptions.Batch"/>, train mode (batch norm statistics update). X is
+    /// m×C×H×W in pixel space, normalized here; Y is m×d. Returned in eval mode.
     /// </summary>
-    public static ConvNet Run(ConvNetConfig net, float[] x, float[] y, NormalizationStats normalization, PretrainOptions options, ulong seed,
+    public static ImageModel Run(EvalArchitecture arch, float[] x, float[] y, NormalizationStats normalization, PretrainOptions options, ulong seed,
         IBackend? backend = null, Action<int, double>? progress = null)
     {
-        int c = net.Input.Channels, s = net.Input.Size, img = c * s * s;
+        int c = arch.Input.Channels, s = arch.Input.Size, img = c * s * s;
         int m = x.Length / img;
         if (m * img != x.Length || m == 0) throw new ArgumentException($"pretrain: {x.Length} pixel values are not a whole number of {c}×{s}×{s} images");
         if (y.Length % m != 0) throw new ArgumentException($"pretrain: {y.Length} target values for {m} images");
         int d = y.Length / m;
         var be = backend ?? Tensor.DefaultBackend;
         var root = new Generator(seed);
-        var model = new ConvNet(net with { Outputs = d }, root.Fork(1));
+        var model = arch.Build(d, root.Fork(1));
         if (be != Tensor.DefaultBackend) model.To(be);
         var order = root.Fork(2);
         using var sgd = new Sgd(model.Parameters(), options.Lr, momentum: options.Momentum, weightDecay: options.WeightDecay);

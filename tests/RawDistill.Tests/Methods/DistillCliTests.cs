@@ -68,6 +68,15 @@ public sealed class DistillCliTests
             Assert.Equal(1 + 5 * 2 * 2, csv.Length);
             Assert.Equal(5 * 2, csv.Count(l => l.Contains(",fine-tune,1,")));
 
+            // Transfer to another architecture: one row per (architecture, set).
+            string archOut = Path.Combine(dir, "eval-archs");
+            Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
+                "--seeds", "1", "--epochs", "1", "--fractions", "1", "--baselines", "none", "--archs", "convnet,resnet10", "--out", archOut]));
+            var archReport = File.ReadAllText(Path.Combine(archOut, "report.md"));
+            Assert.Contains("| architecture | pre-training set |", archReport);
+            Assert.Contains("| resnet10 | KRR-ST distilled |", archReport);
+            Assert.Contains("| convnet-4-8 | no pre-training |", archReport);
+
             // A bad evaluation flag fails before any work, naming the flag.
             var err = new StringWriter();
             var old = Console.Error;
@@ -83,6 +92,17 @@ public sealed class DistillCliTests
             }
             Assert.Contains("--baselines", err.ToString());
             Assert.Contains("best", err.ToString());
+            Console.SetError(err);
+            try
+            {
+                Assert.NotEqual(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
+                    "--archs", "convnet,resnet50", "--out", allOut]));
+            }
+            finally
+            {
+                Console.SetError(old);
+            }
+            Assert.Contains("--archs: unknown architecture 'resnet50'", err.ToString());
         }
         finally
         {

@@ -39,32 +39,40 @@ public sealed class FineTunerTests
     {
         var train = TopBottom(64, 1);
         var test = TopBottom(40, 2);
-        using var encoder = new ConvNet(new ConvNetConfig(new ImageShape(1, 12), [4, 8], ConvNorm.Batch), new Generator(3));
+        var arch = EvalArchitecture.ConvNet(new ConvNetConfig(new ImageShape(1, 12), [4, 8], ConvNorm.Batch));
+        using var encoder = arch.Build(0, new Generator(3));
         var before = encoder.FlattenParameters().ToArray<float>();
-        double untrained = FineTuner.Accuracy(FineTuner.Build(encoder, 2, seed: 0), test, Norm);
-        double acc = FineTuner.Run(encoder, train, Enumerable.Range(0, 64).ToArray(), test, Norm, 2, new FineTuneOptions(15, Lr: 0.05, Batch: 16), seed: 0);
+        double untrained = FineTuner.Accuracy(FineTuner.Build(encoder, arch, 2, seed: 0), test, Norm);
+        double acc = FineTuner.Run(encoder, arch, train, Enumerable.Range(0, 64).ToArray(), test, Norm, 2, new FineTuneOptions(15, Lr: 0.05, Batch: 16), seed: 0);
         Assert.True(acc >= 0.95, $"fine-tuned accuracy {acc} (untrained head: {untrained})");
         Assert.Equal(before, encoder.FlattenParameters().ToArray<float>());
         // Same seed, same result.
-        Assert.Equal(acc, FineTuner.Run(encoder, train, Enumerable.Range(0, 64).ToArray(), test, Norm, 2, new FineTuneOptions(15, Lr: 0.05, Batch: 16), seed: 0));
+        Assert.Equal(acc, FineTuner.Run(encoder, arch, train, Enumerable.Range(0, 64).ToArray(), test, Norm, 2, new FineTuneOptions(15, Lr: 0.05, Batch: 16), seed: 0));
     }
 
-    [Fact]
-    public void BuildCopiesTheFeatureLayersAndAddsAFreshHead()
+    [Theory]
+    [InlineData("convnet", "classifier.")]
+    [InlineData("resnet10", "fc.")]
+    public void BuildCopiesEverythingButTheHead(string name, string headPrefix)
     {
-        using var encoder = new ConvNet(new ConvNetConfig(new ImageShape(1, 12), [4, 8], ConvNorm.Batch, Outputs: 5), new Generator(3));
-        using var model = FineTuner.Build(encoder, 3, seed: 1);
+        // The pre-trained encoder has a 5-output MSE head; the fine-tuning model a fresh 3-way one.
+        var arch = EvalArchitecture.Of(name, new ConvNetConfig(new ImageShape(1, 12), [4, 8], ConvNorm.Batch));
+        using var encoder = arch.Build(5, new Generator(3));
+        using var model = FineTuner.Build(encoder, arch, 3, seed: 1);
         Assert.Equal(3, model.Head!.OutFeatures);
         static double[] Values(Tensors.Tensor t) => Ops.Cast(t, Tensors.DType.F64).ToArray<double>();
         var source = encoder.StateDict().ToDictionary(kv => kv.Key, kv => Values(kv.Value));
         int copied = 0;
-        foreach (var (name, t) in model.StateDict())
-            if (name.StartsWith("features.", StringComparison.Ordinal))
+        foreach (var (key, t) in model.StateDict())
+            if (!key.StartsWith(headPrefix, StringComparison.Ordinal))
             {
-                Assert.Equal(source[name], Values(t));
+                Assert.Equal(source[key], Values(t));
                 copied++;
             }
-        Assert.Equal(source.Keys.Count(k => k.StartsWith("features.", StringComparison.Ordinal)), copied);
+        Assert.Equal(source.Count - 2, copied); // all but the head's weight and bias
+        // An encoder of another architecture is refused with the missing name.
+        using var other = EvalArchitecture.Of("convnet", new ConvNetConfig(new ImageShape(1, 12), [4], ConvNorm.Batch)).Build(0, new Generator(0));
+        if (name == "resnet10") Assert.Contains("resnet10", Assert.Throws<ArgumentException>(() => FineTuner.Build(other, arch, 3, 1)).Message);
     }
 
     [Fact]

@@ -267,7 +267,7 @@ public sealed class KrrStDistillerTests
             var xs = f.GetF32("x_syn");
             var ys = f.GetF32("y_syn");
             var sets = new List<EvalSetSource> { new("distilled", _ => (xs, ys)), new("no pre-training", _ => null) };
-            var results = PretrainEvaluation.Run(sets, new ConvNetConfig(new ImageShape(1, Size), [4, 8], ConvNorm.Batch), Norm, data, Data(12, 7),
+            var results = PretrainEvaluation.Run(sets, [EvalArchitecture.ConvNet(new ConvNetConfig(new ImageShape(1, Size), [4, 8], ConvNorm.Batch))], Norm, data, Data(12, 7),
                 [0.5, 1], [0UL, 1UL], new PretrainOptions(2, Batch: 4));
             Assert.Equal(2 * 2 * 2, results.Count);
             string report = PretrainEvaluation.WriteReport(dir, results, "test");
