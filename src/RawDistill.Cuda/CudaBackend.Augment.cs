@@ -39,7 +39,7 @@ public sealed unsafe partial class CudaBackend : IAugmentBackend
         long outCount = (long)g.N * g.C * outH * outW;
         ulong px = ImagePtr("resized crop", x, g.Numel), py = ImagePtr("resized crop", y, outCount);
         if (boxes.Length != g.N) throw new ArgumentException($"resized crop: {boxes.Length} boxes for {g.N} images");
-        if (outH <= 0 || outW <= 0) throw new ArgumentException($"resized crop: output size {outH}×{outW}");
+        if (outH < 0 || outW < 0) throw new ArgumentException($"resized crop: output size {outH}×{outW}");
         for (int n = 0; n < boxes.Length; n++)
             if (boxes[n].Height <= 0 || boxes[n].Width <= 0) throw new ArgumentException($"resized crop: empty box {boxes[n]} for image {n}");
         if (outCount == 0) return;
