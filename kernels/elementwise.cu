@@ -1,5 +1,5 @@
-// Element-wise kernels: unary functions with two scalar parameters, and binary functions
-// of two inputs read through broadcast strides. Launchers: CudaBackend.Elementwise.cs.
+// Element-wise kernels: unary functions with two scalar parameters, binary functions
+// of two inputs read through broadcast strides, and select (mask ? a : b). Launchers: CudaBackend.Elementwise.cs.
 // The op codes are the values of RawDistill.Backends.UnaryOp / BinaryOp
 // (ElementwiseOps.cs); a test pins those enum values.
 #include "common.cuh"
@@ -104,11 +104,20 @@ template <typename T> __device__ void binary(int op, const T* a, const T* b, T* 
     }
 }
 
+// A true select, not a·mask + b·(1 − mask): an unselected ±inf or NaN must not turn the
+// result into NaN through 0·inf. Inputs are contiguous (Ops.Where expands broadcasts).
+template <typename T> __device__ void select_where(const T* mask, const T* a, const T* b, T* y, i64 n)
+{
+    GRID_STRIDE_LOOP(i, n) y[i] = mask[i] != (T)0 ? a[i] : b[i];
+}
+
 #define DEFINE_ELEMENTWISE(T, S)                                                                        \
     extern "C" __global__ void unary_##S(int op, const T* x, T* y, i64 n, double a, double b)            \
     { unary<T>(op, x, y, n, a, b); }                                                                    \
     extern "C" __global__ void binary_##S(int op, const T* a, const T* b, T* y, i64 n, BroadcastDesc d) \
-    { binary<T>(op, a, b, y, n, d); }
+    { binary<T>(op, a, b, y, n, d); }                                                                   \
+    extern "C" __global__ void select_##S(const T* mask, const T* a, const T* b, T* y, i64 n)           \
+    { select_where<T>(mask, a, b, y, n); }
 
 DEFINE_ELEMENTWISE(float, f32)
 DEFINE_ELEMENTWISE(double, f64)

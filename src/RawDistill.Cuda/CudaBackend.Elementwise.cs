@@ -18,6 +18,17 @@ public sealed unsafe partial class CudaBackend
         Launch1D("elementwise.cu", "unary_" + sfx, count, ref args);
     }
 
+    /// <inheritdoc/>
+    public void Select(Storage mask, Storage a, Storage b, Storage y, long count)
+    {
+        var sfx = FloatSuffix(a.DType, "select");
+        SameDType("select", a.DType, mask, b, y);
+        ulong pm = Ptr(mask, 0, count), pa = Ptr(a, 0, count), pb = Ptr(b, 0, count), py = Ptr(y, 0, count);
+        var args = new KernelArgs();
+        args.Add(pm); args.Add(pa); args.Add(pb); args.Add(py); args.Add(count);
+        Launch1D("elementwise.cu", "select_" + sfx, count, ref args);
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct BroadcastDesc
     {

@@ -26,6 +26,8 @@ with open(out, 'w') as f:
     f.write('struct PermuteDesc { int rank; int outShape[8]; i64 srcStrides[8]; };\n')
     f.write('struct ConvDesc { int C, H, W, K, P, Q, R, S, sh, sw, ph, pw; };\n')
     f.write('struct PoolDesc { int N, C, H, W, P, Q, kh, kw, sh, sw, ph, pw; };\n')
+    f.write('struct CropBox { int top, left, height, width, flip; };\n')
+    f.write('struct JitterParams { float brightness, contrast, saturation, hue; int order, enabled; };\n')
     f.write('\n'.join(decls) + '\n')
     f.write('const EmuKernel emu_kernels[] = {\n' + '\n'.join(entries) + '\n    {nullptr, 0, nullptr}\n};\n')
 print(f'{len(entries)} kernels')

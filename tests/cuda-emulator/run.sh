@@ -8,7 +8,7 @@ root="$(cd "$here/../.." && pwd)"
 out="${EMU_OUT:-/tmp/rawdistill-cuda-emulator}"
 mkdir -p "$out/lib" "$out/obj"
 python3 "$here/gen_launchers.py" "$root/kernels" "$here/launchers.cpp"
-flags=(-std=c++20 -O1 -g -fPIC -fno-strict-aliasing -Wall -Wno-unused-function -I "$here" -I "$root/kernels")
+flags=(-std=c++20 -O1 -g -fPIC -fno-strict-aliasing -ffp-contract=off -Wall -Wno-unused-function -I "$here" -I "$root/kernels")
 objs=()
 for cu in "$root"/kernels/*.cu; do
     o="$out/obj/$(basename "$cu" .cu).o"
@@ -23,4 +23,4 @@ rm -f "$here/launchers.cpp"
 echo "emulator built in $out/lib"
 cd "$root"
 RAWDISTILL_CUDA_LIB_DIR="$out/lib" RAWDISTILL_SYNC="${RAWDISTILL_SYNC:-1}" XDG_CACHE_HOME="$out/cache" \
-    dotnet test RawDistill.sln -c Release --filter "FullyQualifiedName~CudaDeviceTests" "$@"
+    dotnet test RawDistill.sln -c Release --filter "FullyQualifiedName~CudaDeviceTests|FullyQualifiedName~CudaAugmentTests" "$@"

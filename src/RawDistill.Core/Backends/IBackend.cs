@@ -57,6 +57,13 @@ public interface IBackend : IDisposable
     void Binary(BinaryOp op, Storage a, long[] aStrides, Storage b, long[] bStrides, Storage y, int[] shape);
 
     /// <summary>
+    /// y[i] = mask[i] ≠ 0 ? a[i] : b[i] for i in [0, count), all four in one float dtype
+    /// (a NaN mask selects a, −0 selects b). It selects, never blends, so an unselected ±inf
+    /// or NaN does not reach y. y may alias any input.
+    /// </summary>
+    void Select(Storage mask, Storage a, Storage b, Storage y, long count);
+
+    /// <summary>
     /// Reduces x viewed as [outer, reduce, inner] over its middle axis into y [outer, inner].
     /// </summary>
     void Reduce(ReduceOp op, Storage x, int outer, int reduce, int inner, Storage y);

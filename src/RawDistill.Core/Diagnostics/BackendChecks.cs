@@ -5,7 +5,8 @@ using RawDistill.Tensors;
 
 /// <summary>
 /// Parity checks of backend primitives that are not differentiable ops: Philox streams
-/// (must match bit for bit for uniforms) and the fused optimizer steps.
+/// (must match bit for bit for uniforms), the fused optimizer steps and the augmentation
+/// kernels (<see cref="AugmentChecks"/>).
 /// </summary>
 public static class BackendChecks
 {
@@ -15,6 +16,8 @@ public static class BackendChecks
         yield return Guard("philox normal", () => Philox(reference, target, dtype, RandomDistribution.Normal, seed, exact: false));
         yield return Guard("sgd step (momentum, nesterov, wd)", () => Sgd(reference, target, dtype, seed));
         yield return Guard("adamw step", () => AdamW(reference, target, dtype, seed));
+        // Augmentation kernels are f32 only: the same checks whatever dtype the suite runs in.
+        foreach (var r in AugmentChecks.Run(reference, target, seed)) yield return r;
     }
 
     static ParityResult Guard(string name, Func<(double abs, double rel, double tol)> check)

@@ -42,6 +42,7 @@ public static class ParitySuite
             new("sigmoid", [v], x => Ops.Sigmoid(x[0])),
             new("tanh", [v], x => Ops.Tanh(x[0])),
             new("clamp", [v], x => Ops.Clamp(x[0], -0.5, 0.7)),
+            new("where (broadcast)", [v, [5, 1]], x => Ops.Where(Ops.Greater(x[0], x[1]), x[0], x[1])),
             new("reciprocal", [v], x => Ops.Reciprocal(x[0]), ParityInputs.Positive),
             new("sum (axes 0, 2)", [v], x => Ops.Sum(x[0], [0, 2])),
             new("mean (all)", [v], x => Ops.Mean(x[0])),

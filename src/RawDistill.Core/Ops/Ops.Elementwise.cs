@@ -166,26 +166,17 @@ public static partial class Ops
         SameFloat("where", a, b);
         SameFloat("where", mask, a);
         var shape = Shape.Broadcast(Shape.Broadcast(mask.Shape, a.Shape), b.Shape);
-        long total = Shape.Numel(shape);
-        if (total > int.MaxValue / 2) throw new NotSupportedException($"where: {Shape.Format(shape)} is too large");
-        int n = (int)total;
         // Select, never blend: a·mask + b·(1 − mask) turned an unselected ±inf or NaN
-        // (log 0, 0/0, −inf masking) into NaN through 0·inf. Gather each element from
-        // [a; b] instead, at index i or n + i by the mask. The indices are computed on the
-        // backend (i + n·[mask = 0], in f64 so they are exact) so the mask is never read back
-        // to the host.
-        Tensor y;
+        // (log 0, 0/0, −inf masking) into NaN through 0·inf. The backend's select primitive
+        // reads the three (broadcasts expanded) element by element, on the device.
+        var y = Tensor.Empty(shape, a.DType, a.Backend);
         using (GradMode.NoGrad())
-        using (var scope = TensorScope.Begin())
+        using (TensorScope.Begin())
         {
-            var m = Reshape(Cast(Expand(mask, shape), DType.F64), n);
-            var positions = new double[n];
-            for (int i = 0; i < n; i++) positions[i] = i;
-            var takeB = BinaryRaw(BinaryOp.Equal, m, Tensor.Zeros([], DType.F64, a.Backend));
-            var index = Cast(Add(Tensor.From<double>(positions, [n], a.Backend), Mul(takeB, (double)n)), DType.I32);
-            var both = Concat([Reshape(Expand(a, shape), n), Reshape(Expand(b, shape), n)], 0);
-            y = Reshape(GatherFlat(both, index), shape);
-            y.Keep();
+            var m = Expand(mask, shape);
+            var ea = Expand(a, shape);
+            var eb = Expand(b, shape);
+            a.Backend.Select(m.Storage, ea.Storage, eb.Storage, y.Storage, y.Numel);
         }
         var inverse = Affine(mask, -1, 1, record: false);
         return Record(y, "where", [a, b], g => [SumTo(Mul(g, mask), a.Shape), SumTo(Mul(g, inverse), b.Shape)]);

@@ -37,6 +37,32 @@ public sealed class CpuParityTests
     }
 
     [Fact]
+    public void AugmentChecksRunOnTheCpuAndAgreeExactly()
+    {
+        // CPU against CPU: every check runs end to end (no exception) and the kernels are deterministic.
+        foreach (var check in AugmentChecks.Cases)
+        {
+            var r = AugmentChecks.Run(check, CpuBackend.Instance, CpuBackend.Instance, 3);
+            Assert.True(r.Passed && r.Error is null, $"{r.Name}: {r.Error}");
+            Assert.Equal(0, r.MaxAbsError);
+        }
+    }
+
+    [Fact]
+    public void AugmentComparisonRejectsWhatItsToleranceDoesNot()
+    {
+        float one = 0.75f, next = MathF.BitIncrement(one);
+        Assert.True(AugmentChecks.Judge("same", [one, 0f], [one, 0f], 0).Passed);
+        Assert.False(AugmentChecks.Judge("one ulp, exact check", [one], [next], 0).Passed);
+        Assert.True(AugmentChecks.Judge("one ulp, mean-order check", [one], [next], AugmentChecks.MeanOrderTolerance).Passed);
+        var far = AugmentChecks.Judge("2e-6 off", [0f, one], [0f, one + 2e-6f], AugmentChecks.MeanOrderTolerance);
+        Assert.False(far.Passed);
+        Assert.Equal("value 1", far.Worst);
+        Assert.False(AugmentChecks.Judge("NaN", [one], [float.NaN], 1).Passed);
+        Assert.False(AugmentChecks.Judge("length", [one, one], [one], 1).Passed);
+    }
+
+    [Fact]
     public void ABrokenBackendResultIsReported()
     {
         // The comparison must be able to fail: a case whose forward differs by dtype.

@@ -293,6 +293,24 @@ public static class Parity
                 b.Unary(UnaryOp.Tanh, y, y, x.Length);
                 return ReadD(b, y);
             }, t == DType.F32 ? 1e-5 : 1e-13);
+            // select: mask values 1, 0, −0 (false), NaN (true), 0.5 (true); the unselected side holds ±inf and NaN.
+            double[] special = [double.PositiveInfinity, double.NegativeInfinity, double.NaN];
+            var mask = Enumerable.Range(0, 1000).Select(i => (i % 7) switch { 0 => 0.0, 1 => -0.0, 2 => double.NaN, 3 => 0.5, 4 => 0.0, _ => 1.0 }).ToArray();
+            var sa = x.Select((v, i) => i % 5 == 0 ? special[i % 3] : v).ToArray();
+            var sb = pos.Select((v, i) => i % 3 == 0 ? special[(i + 1) % 3] : v).ToArray();
+            Same(dev, $"select {t}", b =>
+            {
+                var y = b.Allocate(t, mask.Length);
+                b.Select(Put(b, t, mask), Put(b, t, sa), Put(b, t, sb), y, mask.Length);
+                return ReadD(b, y);
+            }, 0);
+            // y may alias an input
+            Same(dev, $"select in place {t}", b =>
+            {
+                var y = Put(b, t, sb);
+                b.Select(Put(b, t, mask), Put(b, t, sa), y, y, mask.Length);
+                return ReadD(b, y);
+            }, 0);
             int[] shape = [4, 3, 5, 6];
             var a = Rand(4 * 3 * 5 * 6, 22, -2, 2);
             var bc = Rand(3 * 6, 23, -2, 2); // [1, 3, 1, 6]

@@ -351,6 +351,23 @@ public class ForwardReferenceTests
         Close([double.PositiveInfinity, 6, 7, 2, 3, 4], Ops.Where(col, a, b), dt, "where, column mask");
     }
 
+    [Theory]
+    [MemberData(nameof(DTypes))]
+    public void SelectTakesANaNMaskAsTrueAndNegativeZeroAsFalse(DType dt)
+    {
+        // The backend primitive behind Where: mask ≠ 0 picks a, compared as IEEE numbers.
+        using var scope = TensorScope.Begin();
+        var mask = Tensor.From([double.NaN, -0.0, 0.0, 0.25, 1], 5).Cast(dt);
+        var a = Tensor.From([1.0, 2, 3, 4, 5], 5).Cast(dt);
+        var b = Tensor.From([-1.0, -2, double.NaN, -4, -5], 5).Cast(dt);
+        var y = Tensor.Empty([5], dt);
+        y.Backend.Select(mask.Storage, a.Storage, b.Storage, y.Storage, 5);
+        Assert.Equal([1.0, -2, double.NaN, 4, 5], H(y));
+        // In place over b.
+        b.Backend.Select(mask.Storage, a.Storage, b.Storage, b.Storage, 5);
+        Assert.Equal([1.0, -2, double.NaN, 4, 5], H(b));
+    }
+
     // ---- linear algebra ----------------------------------------------------------------------
 
     [Theory]

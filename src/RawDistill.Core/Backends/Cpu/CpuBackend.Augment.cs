@@ -86,7 +86,7 @@ public sealed unsafe partial class CpuBackend : IAugmentBackend
                         break;
                     case JitterParams.ContrastOp:
                         {
-                            float mean = geo.C == 3 ? MeanLuma(img, geo.Plane) : (float)(TensorPrimitives.Sum<float>(img) / img.Length);
+                            float mean = geo.C == 3 ? MeanLuma(img, geo.Plane) : Mean(img);
                             // blend(img, mean, c) = c·img + (1 − c)·mean, as torchvision's _blend
                             // (a multiply, then an add: no fused rounding, like PyTorch).
                             TensorPrimitives.Multiply(img, q.Contrast, img);
@@ -116,6 +116,15 @@ public sealed unsafe partial class CpuBackend : IAugmentBackend
         double s = 0;
         for (int i = 0; i < plane; i++) s += LumaR * img[i] + LumaG * img[plane + i] + LumaB * img[2 * plane + i];
         return (float)(s / plane);
+    }
+
+    // Means accumulate in double and round once to f32, so the result does not depend on the
+    // summation order (SIMD width here, a block reduction on the GPU) beyond double rounding.
+    static float Mean(ReadOnlySpan<float> img)
+    {
+        double s = 0;
+        foreach (float v in img) s += v;
+        return (float)(s / img.Length);
     }
 
     static void Saturate(Span<float> img, int plane, float s)

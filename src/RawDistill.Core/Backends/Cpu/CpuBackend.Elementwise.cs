@@ -79,6 +79,29 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <inheritdoc/>
+    public void Select(Storage mask, Storage a, Storage b, Storage y, long count)
+    {
+        if (mask.DType != a.DType || b.DType != a.DType || y.DType != a.DType)
+            throw new ArgumentException($"cpu: select needs one dtype, got {mask.DType} ? {a.DType} : {b.DType} → {y.DType}");
+        foreach (var s in new[] { mask, a, b, y })
+            if (s.Count < count) throw new ArgumentOutOfRangeException(nameof(count), $"cpu: select of {count} elements from a storage of {s.Count}");
+        switch (a.DType)
+        {
+            case DType.F32: SelectT(P<float>(mask), P<float>(a), P<float>(b), P<float>(y), count); break;
+            case DType.F64: SelectT(P<double>(mask), P<double>(a), P<double>(b), P<double>(y), count); break;
+            default: throw Unsupported("select", a.DType);
+        }
+    }
+
+    static void SelectT<T>(T* mask, T* a, T* b, T* y, long count) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ForChunks(count, (start, end) =>
+        {
+            for (long i = start; i < end; i++) y[i] = mask[i] != T.Zero ? a[i] : b[i];
+        });
+    }
+
     static void BinaryT<T>(BinaryOp op, T* a, long[] aStrides, T* b, long[] bStrides, T* y, int[] shape)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
