@@ -6,6 +6,7 @@ using RawDistill.Autodiff;
 using RawDistill.Backends;
 using RawDistill.Data;
 using RawDistill.Data.Augment;
+using RawDistill.Diagnostics.Profiling;
 using RawDistill.IO;
 using RawDistill.Nn;
 using RawDistill.Nn.Models;
@@ -209,6 +210,12 @@ public sealed class KrrStDistiller : IDisposable
     /// <summary>Outer steps done.</summary>
     public int StepsDone { get; private set; }
 
+    /// <summary>
+    /// Receives the phases of every <see cref="Step"/> (data, teacher forward, feature forward,
+    /// gram, solve, backward, optimizer, pool update) when set; null (the default) costs nothing.
+    /// </summary>
+    public IPhaseTimer? Phases { get; set; }
+
     /// <summary>The model pool.</summary>
     public ModelPool<KrrStPoolModel> Pool => _pool;
 
@@ -256,13 +263,17 @@ public sealed class KrrStDistiller : IDisposable
     {
         var net = _pool[member].Net;
         net.Eval();
-        Tensor fr;
-        using (GradMode.NoGrad()) fr = net.Embed(Normalize(xReal));
-        var fs = net.Embed(SyntheticInput(XSyn));
-        var loss = KrrOuterLoss.Compute(fs, fr, YSyn, yReal, Config.RidgeScale);
+        Tensor fr, fs;
+        using (PhaseScope.Begin(Phases, "feature forward"))
+        {
+            using (GradMode.NoGrad()) fr = net.Embed(Normalize(xReal));
+            fs = net.Embed(SyntheticInput(XSyn));
+        }
+        var loss = KrrOuterLoss.Compute(fs, fr, YSyn, yReal, Config.RidgeScale, Phases);
         double l = loss.Item();
         if (!double.IsFinite(l)) return (l, XSyn, YSyn);
-        var g = Autograd.Grad([loss], [XSyn, YSyn]);
+        Tensor[] g;
+        using (PhaseScope.Begin(Phases, "backward")) g = Autograd.Grad([loss], [XSyn, YSyn]);
         return (l, g[0], g[1]);
     }
 
@@ -276,9 +287,13 @@ public sealed class KrrStDistiller : IDisposable
         double loss;
         using (var scope = TensorScope.Begin())
         {
-            var xr = _real.Batch(idx, Backend);
-            if (_augment != null) xr = _augment.Apply(xr, _augmentRng);
-            var yr = Targets(_augment == null ? idx : null, xr);
+            Tensor xr, yr;
+            using (PhaseScope.Begin(Phases, "data"))
+            {
+                xr = _real.Batch(idx, Backend);
+                if (_augment != null) xr = _augment.Apply(xr, _augmentRng);
+            }
+            using (PhaseScope.Begin(Phases, "teacher forward")) yr = Targets(_augment == null ? idx : null, xr);
             Tensor gx, gy;
             try
             {
@@ -296,9 +311,9 @@ public sealed class KrrStDistiller : IDisposable
                     $"step {step}: the outer loss is {loss.ToString(CultureInfo.InvariantCulture)}. The run stops here. " +
                     $"Remedy: a smaller learning rate (--lr, now {Config.Lr:G3}) or a larger ridge (--ridge, now {Config.RidgeScale:G3}); " +
                     "resume from the last checkpoint with --resume.");
-            _adam.Step([gx, gy]);
+            using (PhaseScope.Begin(Phases, "optimizer")) _adam.Step([gx, gy]);
         }
-        _pool.Update(member);
+        using (PhaseScope.Begin(Phases, "pool update")) _pool.Update(member);
         StepsDone = step;
         return (loss, _adam.Lr);
     }
