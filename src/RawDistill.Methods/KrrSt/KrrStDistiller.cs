@@ -35,10 +35,11 @@ public sealed class KrrStDivergedException(string message, Exception? inner = nu
 /// </summary>
 public sealed class KrrStPoolModel : IDisposable
 {
-    /// <summary>Builds a freshly initialized member.</summary>
-    public KrrStPoolModel(ConvNetConfig config, KrrStConfig krr, Generator rng)
+    /// <summary>Builds a freshly initialized member on <paramref name="backend"/> (null = the default backend).</summary>
+    public KrrStPoolModel(ConvNetConfig config, KrrStConfig krr, Generator rng, IBackend? backend = null)
     {
         Net = new ConvNet(config, rng);
+        if (backend != null && backend != Tensor.DefaultBackend) Net.To(backend);
         Optimizer = new Sgd(Net.Parameters(), krr.PoolLr, momentum: krr.PoolMomentum, weightDecay: krr.PoolWeightDecay);
     }
 
@@ -103,8 +104,12 @@ public sealed class KrrStDistiller : IDisposable
     /// <param name="teacherHash">SHA-256 of the teacher file (recorded in outputs).</param>
     /// <param name="backend">Where tensors live.</param>
     /// <param name="progress">Called after each pool member's initial training (member, t_i).</param>
+    /// <param name="initialPoolSteps">
+    /// Train every initial member exactly this many steps instead of t_i ~ U{1..T_max−1}
+    /// (benchmarks, where the pool's history does not matter but its cost does); null = the method's draw.
+    /// </param>
     public KrrStDistiller(KrrStConfig config, ImageDataset real, NormalizationStats normalization, Func<Tensor, Tensor> teacher, int teacherDim,
-        string teacherHash, IBackend? backend = null, Action<int, int>? progress = null)
+        string teacherHash, IBackend? backend = null, Action<int, int>? progress = null, int? initialPoolSteps = null)
         : this(config, real, normalization, teacher, teacherDim, teacherHash, backend, restoring: false)
     {
         var idx = _rng.Permutation(real.Count)[..config.SyntheticCount];
@@ -116,7 +121,7 @@ public sealed class KrrStDistiller : IDisposable
             XSyn.CopyFrom(real.Batch(idx, Backend));
             YSyn.CopyFrom(Targets(idx, XSyn));
         }
-        _pool.Initialize(_rng, progress);
+        _pool.Initialize(_rng, progress, initialPoolSteps);
     }
 
     KrrStDistiller(KrrStConfig config, ImageDataset real, NormalizationStats normalization, Func<Tensor, Tensor> teacher, int teacherDim,
@@ -165,7 +170,7 @@ public sealed class KrrStDistiller : IDisposable
             Schedule = LrSchedule.Linear(1, config.LrFinalFactor, config.Steps),
         };
         _pool = new ModelPool<KrrStPoolModel>(config.PoolSize, config.MaxSteps, config.PoolReset,
-            k => new KrrStPoolModel(_netConfig, config, _initRoot.Fork((ulong)k)), TrainPoolModel);
+            k => new KrrStPoolModel(_netConfig, config, _initRoot.Fork((ulong)k), Backend), TrainPoolModel);
         if (!config.Augment)
         {
             // Without augmentation g(norm(X_r)) never changes: compute it once for every real image.
@@ -399,7 +404,7 @@ public sealed class KrrStDistiller : IDisposable
         var meta = file.Metadata;
         // Members are built outside the scope (their weights outlive it); values come from the file.
         var members = new List<KrrStPoolModel>();
-        for (int i = 0; i < _pool.Size; i++) members.Add(new KrrStPoolModel(_netConfig, Config, _initRoot.Fork(ulong.MaxValue - (ulong)i)));
+        for (int i = 0; i < _pool.Size; i++) members.Add(new KrrStPoolModel(_netConfig, Config, _initRoot.Fork(ulong.MaxValue - (ulong)i), Backend));
         using var scope = TensorScope.Begin();
         XSyn.CopyFrom(file.ReadTensor("x_syn", Backend));
         YSyn.CopyFrom(file.ReadTensor("y_syn", Backend));
