@@ -53,8 +53,8 @@ public sealed class BenchOptions
         new Example("One KRR-ST outer step at the reference CIFAR-100 shapes, by phase", SkipDefaults, new BenchOptions { Target = "krr-step", Device = "cuda", Config = "cifar100", Json = "krr-step.json" }),
         new Example("One KRR-ST outer step at the CPU defaults (compare: benchmarks/pytorch/krr_step.py --device cpu --config fmnist)", SkipDefaults, new BenchOptions { Target = "krr-step", Device = "cpu" }),
         new Example("One Barlow Twins step (ResNet-18, projector 2048-2048-2048) by phase", SkipDefaults, new BenchOptions { Target = "bt-step", Device = "cuda", Config = "cifar100" }),
-        new Example("GEMM throughput at n = 1024", new BenchOptions { Target = "gemm", Sizes = "1024" }),
-        new Example("conv2d forward/backward on the ConvNet shapes, batch 256, results to JSON", new BenchOptions { Target = "conv", Batch = 256, Json = "conv.json" }),
+        new Example("GEMM throughput at n = 1024", SkipDefaults, new BenchOptions { Target = "gemm", Sizes = "1024" }),
+        new Example("conv2d forward/backward on the ConvNet shapes, batch 256, results to JSON", SkipDefaults, new BenchOptions { Target = "conv", Batch = 256, Json = "conv.json" }),
     ];
 }
 
