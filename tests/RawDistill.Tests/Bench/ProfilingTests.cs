@@ -110,6 +110,23 @@ public sealed class ProfilingTests
     }
 
     [Fact]
+    public void Cifar100ConfigurationIsTheReferenceAndRunsWithAResNet18TeacherAtReducedSizes()
+    {
+        var shapes = StepShapes.Get("cifar100");
+        Assert.Equal((3, 32, "resnet18"), (shapes.Channels, shapes.Size, shapes.TeacherArch));
+        Assert.Equal((1000, 1024), (shapes.Krr.SyntheticCount, shapes.Krr.RealBatch));
+        Assert.Equal([128, 256, 512], shapes.Krr.Widths);
+        Assert.Equal([2048, 2048, 2048], shapes.Bt.Projector);
+        var small = shapes.Krr with { SyntheticCount = 4, RealBatch = 6, PoolSize = 1, Widths = [4, 8, 8] };
+        var r = StepBench.Krr(CpuBackend.Instance, shapes, warmup: 0, reps: 1, overrideConfig: small);
+        Assert.Equal("512", r.Shapes["d"]);
+        Assert.Equal("3x32x32", r.Shapes["images"]);
+        var bt = StepBench.BarlowTwins(CpuBackend.Instance, shapes, warmup: 0, reps: 1, batch: 4);
+        Assert.Equal("2048-2048-2048", bt.Shapes["projector"]);
+        Assert.Throws<CliException>(() => StepShapes.Get("imagenet"));
+    }
+
+    [Fact]
     public void AttachingAPhaseTimerDoesNotChangeTheRun()
     {
         var real = StepBench.RandomImages(16, 1, 28, 1);
