@@ -9,8 +9,8 @@ using RawDistill.Tensors;
 /// <param name="Shape">Its sizes.</param>
 /// <param name="Block">Threads per block of the launchers' own kernels (null: the default, or not applicable).</param>
 /// <param name="MedianMs">Median over the repetitions (each after an L2 flush on a GPU).</param>
-/// <param name="GBs">Achieved GB/s (10⁹ B/s) of the minimum traffic, for memory-bound kernels.</param>
-/// <param name="Tflops">Achieved TFLOP/s, for compute-bound kernels.</param>
+/// <param name="GBs">Achieved GB/s (10⁹ B/s) of the minimum traffic, for memory-bound kernels (null when the time read 0).</param>
+/// <param name="Tflops">Achieved TFLOP/s, for compute-bound kernels (null when the time read 0).</param>
 /// <param name="PercentOfPeak">Of the device's peak bandwidth or FP32/FP64 rate; null = peak unknown.</param>
 /// <param name="Validation">"ok, max |diff| …" against the CPU backend, or why it was skipped.</param>
 public sealed record KernelRow(string Kernel, string Shape, int? Block, double MedianMs, double? GBs, double? Tflops, double? PercentOfPeak, string Validation);
@@ -197,10 +197,11 @@ public static class KernelBench
                         times[i] = timer.Stop();
                     }
                     double ms = StepBench.MedianOf(times);
-                    double? gbs = c.Bytes > 0 ? c.Bytes / (ms * 1e-3) / 1e9 : null;
-                    double? tflops = c.Flops > 0 ? c.Flops / (ms * 1e-3) / 1e12 : null;
+                    // A zero time (below the timer's resolution, or an emulator's events) has no throughput.
+                    double? gbs = c.Bytes > 0 && ms > 0 ? c.Bytes / (ms * 1e-3) / 1e9 : null;
+                    double? tflops = c.Flops > 0 && ms > 0 ? c.Flops / (ms * 1e-3) / 1e12 : null;
                     double? peakFigure = gbs != null ? peak?.BandwidthGBs : c.Fp64 ? peak?.Fp64Tflops : peak?.Fp32Tflops;
-                    double? pct = peakFigure is { } p && p > 0 ? 100 * (gbs ?? tflops!.Value) / p : null;
+                    double? pct = (gbs ?? tflops) is { } achieved && peakFigure is { } p && p > 0 ? 100 * achieved / p : null;
                     var row = new KernelRow(c.Kernel, c.Shape, block, ms, gbs, tflops, pct, validation);
                     rows.Add(row);
                     log?.WriteLine(Format(row));

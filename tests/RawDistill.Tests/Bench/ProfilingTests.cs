@@ -184,7 +184,8 @@ public sealed class ProfilingTests
                 Assert.Equal(JsonValueKind.Null, row.GetProperty("PercentOfPeak").ValueKind);
                 Assert.True(row.GetProperty("MedianMs").GetDouble() > 0);
                 // Exactly one of the throughputs, by the kind of kernel.
-                Assert.True((row.GetProperty("GBs").ValueKind == JsonValueKind.Null) != (row.GetProperty("Tflops").ValueKind == JsonValueKind.Null));
+                Assert.True((row.GetProperty("GBs").ValueKind == JsonValueKind.Null) != (row.GetProperty("Tflops").ValueKind == JsonValueKind.Null),
+                    $"{row.GetProperty("Kernel")}: exactly one of GB/s and TFLOP/s (a zero time would give neither)");
             }
         }
         finally

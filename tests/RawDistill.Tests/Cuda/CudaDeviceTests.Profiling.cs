@@ -108,6 +108,8 @@ public partial class CudaDeviceTests
         Assert.All(rows, r => Assert.True(r.MedianMs >= 0));
         foreach (var r in rows.Where(r => r.GBs != null))
             Assert.Equal(Dev.Peak.BandwidthGBs == null, r.PercentOfPeak == null);
+        Assert.All(rows, r => Assert.True(r.GBs is null or (> 0 and < double.PositiveInfinity) && r.Tflops is null or (> 0 and < double.PositiveInfinity),
+            $"{r.Kernel}: {r.GBs} GB/s, {r.Tflops} TFLOP/s"));
         Assert.Null(Dev.BlockSizeOverride);
     }
 }
