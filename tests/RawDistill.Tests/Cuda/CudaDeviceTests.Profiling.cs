@@ -113,3 +113,28 @@ public partial class CudaDeviceTests
         Assert.Null(Dev.BlockSizeOverride);
     }
 }
+
+public partial class CudaDeviceTests
+{
+    /// <summary>
+    /// A KRR-ST step on the device with the phase timer attached: the pool members live on the
+    /// distiller's backend (not the default CPU one), and the phases are the designed ones.
+    /// </summary>
+    [CudaFact]
+    public void KrrStepRunsOnTheDeviceWithPhases()
+    {
+        var real = StepBench.RandomImages(12, 1, 8, 3);
+        var norm = new RawDistill.Data.NormalizationStats([0.5], [0.25]);
+        var config = new RawDistill.Methods.KrrSt.KrrStConfig { SyntheticCount = 4, RealBatch = 6, PoolSize = 1, MaxSteps = 5, Widths = [4], Seed = 2 };
+        using var scope = TensorScope.Begin();
+        var w = Tensor.From<float>(Enumerable.Range(0, 64 * 3).Select(i => (float)Math.Cos(i) * 0.1f).ToArray(), [64, 3], Dev);
+        Tensor G(Tensor x) => Ops.MatMul(Ops.Reshape(x, [x.Shape[0], 64]), w);
+        using var d = new RawDistill.Methods.KrrSt.KrrStDistiller(config, real, norm, G, 3, "t", Dev, initialPoolSteps: 1);
+        Assert.All(d.Pool[0].Net.Parameters(), p => Assert.Same(Dev, p.Storage.Backend));
+        var timer = new RawDistill.Diagnostics.Profiling.PhaseTimer(Dev);
+        d.Phases = timer;
+        var (loss, _) = d.Step();
+        Assert.True(double.IsFinite(loss));
+        Assert.Equal(["data", "teacher forward", "feature forward", "gram", "solve", "backward", "optimizer", "pool update"], timer.Phases.Select(p => p.Phase));
+    }
+}
