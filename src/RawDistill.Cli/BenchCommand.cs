@@ -5,12 +5,16 @@ using System.Text.Json;
 using CommandLine;
 using CommandLine.Text;
 using RawDistill.Backends;
+using RawDistill.Backends.Cpu;
+using RawDistill.Cli.Bench;
+using RawDistill.Cuda;
+using RawDistill.Diagnostics.Profiling;
 using RawDistill.Tensors;
 
-[Verb("bench", HelpText = "Time engine kernels on a backend: gemm (GFLOP/s) or conv (the KRR-ST ConvNet conv2d shapes, img/s).")]
+[Verb("bench", HelpText = "Time the engine: kernels (llm.c-style profiler: validate vs CPU, block sweep, L2 flush, events, % of peak), krr-step / bt-step (one step by phase), gemm, conv, convnet.")]
 public sealed class BenchOptions
 {
-    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: gemm | conv | convnet (a whole ConvNet-128-256-512-BN training step).")]
+    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: kernels | krr-step | bt-step | gemm | conv | convnet (a whole ConvNet-128-256-512-BN training step).")]
     public string Target { get; set; } = "";
 
     [Option("size", Default = "256,512,1024", HelpText = "gemm: comma-separated square sizes n (C = A·B with n×n operands).")]
@@ -19,7 +23,16 @@ public sealed class BenchOptions
     [Option("batch", Default = 64, HelpText = "conv: images per batch.")]
     public int Batch { get; set; } = 64;
 
-    [Option("reps", Default = 5, HelpText = "Timed repetitions (after one warm-up); the median is reported.")]
+    [Option("config", Default = "fmnist", HelpText = "krr-step, bt-step: fmnist (the CPU defaults of `rawdistill distill`: 28x28x1, m 100, B 256, ConvNet-32-64-128, ConvNet teacher) | cifar100 (reference: 32x32x3, m 1000, B 1024, ConvNet-128-256-512-BN, ResNet-18 teacher).")]
+    public string Config { get; set; } = "fmnist";
+
+    [Option("warmup", Default = 1, HelpText = "krr-step, bt-step: untimed steps first.")]
+    public int Warmup { get; set; } = 1;
+
+    [Option("quick", HelpText = "kernels: small sizes (checks the harness, e.g. under the CUDA host emulator; the timings mean nothing).")]
+    public bool Quick { get; set; }
+
+    [Option("reps", Default = 5, HelpText = "Timed repetitions (after a warm-up); the median is reported.")]
     public int Reps { get; set; } = 5;
 
     [Option("dtype", Default = "f32", HelpText = "f32 or f64.")]
@@ -31,11 +44,17 @@ public sealed class BenchOptions
     [Option("json", HelpText = "Also write the results to this JSON file.")]
     public string? Json { get; set; }
 
+    static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
+
     [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
-        new Example("GEMM throughput at n = 1024", new BenchOptions { Target = "gemm", Sizes = "1024" }),
-        new Example("conv2d forward/backward on the ConvNet shapes, batch 256, results to JSON", new BenchOptions { Target = "conv", Batch = 256, Json = "conv.json" }),
+        new Example("Kernel profiler on the GPU: validate against the CPU, sweep block sizes, % of peak, results to JSON", SkipDefaults, new BenchOptions { Target = "kernels", Device = "cuda", Json = "kernels.json" }),
+        new Example("One KRR-ST outer step at the reference CIFAR-100 shapes, by phase", SkipDefaults, new BenchOptions { Target = "krr-step", Device = "cuda", Config = "cifar100", Json = "krr-step.json" }),
+        new Example("One KRR-ST outer step at the CPU defaults (compare: benchmarks/pytorch/krr_step.py --device cpu --config fmnist)", SkipDefaults, new BenchOptions { Target = "krr-step", Device = "cpu" }),
+        new Example("One Barlow Twins step (ResNet-18, projector 2048-2048-2048) by phase", SkipDefaults, new BenchOptions { Target = "bt-step", Device = "cuda", Config = "cifar100" }),
+        new Example("GEMM throughput at n = 1024", SkipDefaults, new BenchOptions { Target = "gemm", Sizes = "1024" }),
+        new Example("conv2d forward/backward on the ConvNet shapes, batch 256, results to JSON", SkipDefaults, new BenchOptions { Target = "conv", Batch = 256, Json = "conv.json" }),
     ];
 }
 
@@ -52,12 +71,20 @@ public static class BenchCommand
             _ => throw new CliException($"--dtype: expected f32 or f64, got '{o.DType}'"),
         };
         if (o.Reps < 1) throw new CliException("--reps: expected a positive count");
+        if (o.Warmup < 0) throw new CliException("--warmup: expected zero or more");
+        switch (o.Target.ToLowerInvariant())
+        {
+            case "kernels": return Kernels(backend, o);
+            case "krr-step":
+            case "bt-step":
+                return Step(backend, o);
+        }
         var rows = o.Target.ToLowerInvariant() switch
         {
             "gemm" => Gemm(backend, dtype, ParseSizes(o.Sizes), o.Reps),
             "conv" => Conv(backend, dtype, o.Batch, o.Reps),
             "convnet" => ConvNetStep(backend, dtype, o.Batch, o.Reps),
-            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected gemm, conv or convnet"),
+            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected kernels, krr-step, bt-step, gemm, conv or convnet"),
         };
         Console.WriteLine($"device {backend.Name}, dtype {o.DType}, median of {o.Reps} after a warm-up");
         PrintTable(rows);
@@ -68,6 +95,127 @@ public static class BenchCommand
             Console.WriteLine($"wrote {o.Json}");
         }
         return 0;
+    }
+
+    static readonly JsonSerializerOptions JsonOut = new() { WriteIndented = true };
+
+    static int Kernels(IBackend backend, BenchOptions o)
+    {
+        bool device = !backend.IsHost;
+        var peak = (backend as IProfilingBackend)?.Peak;
+        Console.WriteLine($"device {backend.Name}; median of {o.Reps} after a warm-up{(o.Quick ? "; --quick sizes (timings are not meaningful)" : "")}");
+        string notes;
+        if (device)
+        {
+            Console.WriteLine($"peak used: {peak?.Describe() ?? "peak unknown (the backend reports none)"}");
+            Console.WriteLine($"formula: {DevicePeak.Formula}");
+            long flush = backend is CudaBackend cb ? cb.FlushBytes : 0;
+            notes = $"every case validated against the CPU backend at every block size before timing; L2 flushed ({flush >> 20} MiB written) before each repetition; timed with CUDA events";
+        }
+        else
+        {
+            notes = "CPU backend: validation skipped (it is the reference), no block-size sweep (no launch blocks), no L2 flush; timed with a stopwatch; peak unknown (CPU clocks are not read)";
+        }
+        Console.WriteLine(notes);
+        Console.WriteLine();
+        Console.WriteLine(KernelBench.Header);
+        List<KernelRow> rows;
+        try
+        {
+            rows = KernelBench.Run(backend, device ? CpuBackend.Instance : null, KernelBench.Cases(o.Quick), o.Reps, Console.Out);
+        }
+        catch (KernelValidationException e)
+        {
+            throw new CliException(e.Message);
+        }
+        if (o.Json != null)
+        {
+            var doc = new
+            {
+                bench = "kernels",
+                device = backend.Name,
+                device_name = peak?.Name ?? (backend.IsHost ? "cpu" : backend.Name),
+                peak = peak == null ? null : new
+                {
+                    peak.Major,
+                    peak.Minor,
+                    peak.SmCount,
+                    peak.ClockKHz,
+                    peak.MemoryClockKHz,
+                    peak.BusWidthBits,
+                    peak.L2Bytes,
+                    peak.BandwidthGBs,
+                    peak.Fp32Tflops,
+                    peak.Fp64Tflops,
+                    formula = DevicePeak.Formula,
+                },
+                quick = o.Quick,
+                reps = o.Reps,
+                notes,
+                date = DateTime.UtcNow.ToString("o"),
+                results = rows,
+            };
+            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, JsonOut));
+            Console.WriteLine($"wrote {o.Json}");
+        }
+        return 0;
+    }
+
+    static int Step(IBackend backend, BenchOptions o)
+    {
+        var shapes = StepShapes.Get(o.Config);
+        var previous = Tensor.DefaultBackend;
+        StepBenchResult r;
+        try
+        {
+            Tensor.DefaultBackend = backend;
+            r = o.Target.Equals("krr-step", StringComparison.OrdinalIgnoreCase)
+                ? StepBench.Krr(backend, shapes, o.Warmup, o.Reps)
+                : StepBench.BarlowTwins(backend, shapes, o.Warmup, o.Reps);
+        }
+        finally
+        {
+            Tensor.DefaultBackend = previous;
+        }
+        StepBench.Print(r, Console.Out);
+        if (o.Json != null)
+        {
+            AtomicFile.WriteAllText(o.Json, StepJson(r));
+            Console.WriteLine($"wrote {o.Json}");
+        }
+        return 0;
+    }
+
+    /// <summary>The JSON document of a step benchmark (what benchmarks/compare.py reads).</summary>
+    public static string StepJson(StepBenchResult r) => JsonSerializer.Serialize(new
+    {
+        bench = r.Step,
+        config = r.Config,
+        device = r.Device,
+        cpu = CpuModel(),
+        threads = Environment.ProcessorCount,
+        date = DateTime.UtcNow.ToString("o"),
+        warmup = r.Warmup,
+        reps = r.Reps,
+        total_ms = r.TotalMs,
+        instrumented_total_ms = r.InstrumentedTotalMs,
+        phase_sum_ms = r.PhaseSumMs,
+        phases = r.Phases.Select(p => new { phase = p.Phase, median_ms = p.MedianMs }),
+        extra = r.Extra.Select(p => new { phase = p.Phase, median_ms = p.MedianMs }),
+        shapes = r.Shapes,
+        notes = r.Notes,
+    }, JsonOut);
+
+    static string CpuModel()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+                if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return "unknown";
     }
 
     static int[] ParseSizes(string s)

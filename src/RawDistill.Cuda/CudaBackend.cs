@@ -21,7 +21,11 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// <summary>Environment variable: "1" synchronizes and checks after every launch.</summary>
     public const string SyncVariable = "RAWDISTILL_SYNC";
 
-    const int BlockSize = 256;
+    /// <summary>Threads per block of the launchers' own kernels unless <see cref="BlockSizeOverride"/> says otherwise.</summary>
+    const int DefaultBlockSize = 256;
+
+    /// <summary>Threads per block used by this launch (the benchmark override or the default).</summary>
+    uint BlockSize => (uint)(_blockSizeOverride ?? DefaultBlockSize);
 
     readonly nint _context;
     readonly nint _stream;
@@ -31,6 +35,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     readonly Dictionary<string, nint> _modules = [];
     readonly Dictionary<(string File, string Kernel), nint> _functions = [];
     bool _allowTf32;
+    int? _blockSizeOverride;
     bool _disposed;
 
     [ThreadStatic] static nint t_current;
@@ -240,6 +245,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         if (_disposed) return;
         MakeCurrent();
         CudaDriver.cuStreamSynchronize(_stream);
+        FreeFlushBuffer();
         Pool.Dispose();
         lock (_moduleGate)
         {
@@ -317,7 +323,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     }
 
     /// <summary>Grid size for a grid-stride kernel over n items (n &gt; 0).</summary>
-    static uint GridFor(long n) => (uint)Math.Clamp((n + BlockSize - 1) / BlockSize, 1, 1 << 20);
+    uint GridFor(long n) => (uint)Math.Clamp((n + BlockSize - 1) / BlockSize, 1, 1 << 20);
 
     /// <summary>Launches a grid-stride kernel over n items (nothing when n is 0).</summary>
     void Launch1D(string file, string kernel, long n, ref KernelArgs args)

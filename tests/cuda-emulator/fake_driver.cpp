@@ -5,6 +5,7 @@
 #include "shim.h"
 #include "emu.h"
 #include <barrier>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -39,7 +40,18 @@ CUresult cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0
 CUresult cuDeviceGetName(char* name, int len, int) { std::snprintf(name, len, "RawDistill host emulator"); return 0; }
 CUresult cuDeviceGetAttribute(int* v, int attr, int)
 {
-    switch (attr) { case 75: *v = 9; return 0; case 76: *v = 0; return 0; case 16: *v = 1; return 0; default: *v = 0; return 1; }
+    // 13 SM clock (kHz), 37 bus width (bits), 38 L2 bytes: made-up but plausible. 36 (memory
+    // clock) is refused on purpose, as CUDA 13 may do, so "peak unknown" paths get exercised.
+    switch (attr)
+    {
+    case 75: *v = 9; return 0;
+    case 76: *v = 0; return 0;
+    case 16: *v = 1; return 0;
+    case 13: *v = 1000000; return 0;
+    case 37: *v = 64; return 0;
+    case 38: *v = 1 << 20; return 0;
+    default: *v = 0; return 1; // CUDA_ERROR_INVALID_VALUE
+    }
 }
 CUresult cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = (size_t)1 << 32; return 0; }
 CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = (void*)0x1; return 0; }
@@ -64,11 +76,28 @@ CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void*) { auto* p 
 CUresult cuStreamCreate(void** s, unsigned flags) { if (flags != 1) return 1; *s = (void*)0x2; return 0; }
 CUresult cuStreamSynchronize(void*) { return 0; }
 CUresult cuStreamDestroy_v2(void*) { return 0; }
-CUresult cuEventCreate(void** e, unsigned) { *e = (void*)0x3; return 0; }
-CUresult cuEventRecord(void*, void*) { return 0; }
-CUresult cuEventSynchronize(void*) { return 0; }
-CUresult cuEventElapsedTime(float* ms, void*, void*) { *ms = 0; return 0; }
-CUresult cuEventDestroy_v2(void*) { return 0; }
+// Events: kernels run synchronously here, so an event records the host clock when it is
+// recorded. Elapsed time needs both events recorded (CUDA_ERROR_INVALID_HANDLE otherwise, as
+// the real driver answers for a never-recorded event).
+struct EmuEvent { bool recorded; std::chrono::steady_clock::time_point at; };
+static long g_live_events = 0;
+CUresult cuEventCreate(void** e, unsigned flags)
+{
+    if (flags & ~0x7u) return 1;
+    *e = new EmuEvent{false, {}};
+    g_live_events++;
+    return 0;
+}
+CUresult cuEventRecord(void* e, void*) { if (!e) return 400; auto* ev = (EmuEvent*)e; ev->recorded = true; ev->at = std::chrono::steady_clock::now(); return 0; }
+CUresult cuEventSynchronize(void* e) { return e ? 0 : 400; }
+CUresult cuEventElapsedTime(float* ms, void* a, void* b)
+{
+    auto *s = (EmuEvent*)a, *t = (EmuEvent*)b;
+    if (!s || !t || !s->recorded || !t->recorded) return 400;
+    *ms = std::chrono::duration<float, std::milli>(t->at - s->at).count();
+    return 0;
+}
+CUresult cuEventDestroy_v2(void* e) { if (!e) return 400; delete (EmuEvent*)e; g_live_events--; return 0; }
 
 CUresult cuModuleLoadData(void** m, const void* image)
 {
@@ -128,4 +157,5 @@ CUresult cuGetErrorName(CUresult e, const char** s) { static thread_local std::s
 CUresult cuGetErrorString(CUresult, const char** s) { *s = "error reported by the host emulator"; return 0; }
 
 long emu_launch_count() { return g_launches; }
+long emu_live_events() { return g_live_events; }
 }

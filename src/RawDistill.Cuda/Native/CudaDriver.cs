@@ -26,7 +26,11 @@ internal static unsafe partial class CudaDriver
     static CudaDriver() => CudaLibraryResolver.Install();
 
     // CUdevice_attribute values (cuda.h).
+    internal const int AttrClockRate = 13;                  // CU_DEVICE_ATTRIBUTE_CLOCK_RATE (kHz)
     internal const int AttrMultiprocessorCount = 16;        // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+    internal const int AttrMemoryClockRate = 36;            // CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE (kHz)
+    internal const int AttrGlobalMemoryBusWidth = 37;       // CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH (bits)
+    internal const int AttrL2CacheSize = 38;                // CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE (bytes)
     internal const int AttrComputeCapabilityMajor = 75;     // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
     internal const int AttrComputeCapabilityMinor = 76;     // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
 

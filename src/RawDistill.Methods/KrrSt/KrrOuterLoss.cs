@@ -1,5 +1,6 @@
 namespace RawDistill.Methods.KrrSt;
 
+using RawDistill.Diagnostics.Profiling;
 using RawDistill.Tensors;
 
 /// <summary>
@@ -20,19 +21,32 @@ public static class KrrOuterLoss
     public const double DefaultRidgeScale = 1e-6;
 
     /// <summary>L for synthetic features F_s [m, p], real features F_r [B, p], targets Y_s [m, d] and Y_r [B, d].</summary>
-    public static Tensor Compute(Tensor fs, Tensor fr, Tensor ys, Tensor yr, double ridgeScale = DefaultRidgeScale)
+    /// <param name="fs">F_s [m, p].</param>
+    /// <param name="fr">F_r [B, p].</param>
+    /// <param name="ys">Y_s [m, d].</param>
+    /// <param name="yr">Y_r [B, d].</param>
+    /// <param name="ridgeScale">λ as a multiple of tr(K_ss).</param>
+    /// <param name="phases">When given, receives the phases "gram" (K_ss, K_rs) and "solve" (α, prediction, loss).</param>
+    public static Tensor Compute(Tensor fs, Tensor fr, Tensor ys, Tensor yr, double ridgeScale = DefaultRidgeScale, IPhaseTimer? phases = null)
     {
         if (fs.Rank != 2 || fr.Rank != 2 || fs.Shape[1] != fr.Shape[1])
             throw new ArgumentException($"krr: features must be [m, p] and [B, p], got {fs.Describe()} and {fr.Describe()}");
         if (ys.Rank != 2 || yr.Rank != 2 || ys.Shape[0] != fs.Shape[0] || yr.Shape[0] != fr.Shape[0] || ys.Shape[1] != yr.Shape[1])
             throw new ArgumentException($"krr: targets must be [m, d] and [B, d] matching the features, got {ys.Describe()} and {yr.Describe()}");
-        var fsb = WithBiasFeature(fs);
-        var frb = WithBiasFeature(fr);
-        var kss = Ops.MatMul(fsb, fsb, transB: true);
-        var krs = Ops.MatMul(frb, fsb, transB: true);
-        var alpha = SolveRidge(kss, ys, ridgeScale);
-        var p = Ops.MatMul(krs, alpha);
-        return Ops.Mse(p, yr);
+        Tensor kss, krs;
+        using (PhaseScope.Begin(phases, "gram"))
+        {
+            var fsb = WithBiasFeature(fs);
+            var frb = WithBiasFeature(fr);
+            kss = Ops.MatMul(fsb, fsb, transB: true);
+            krs = Ops.MatMul(frb, fsb, transB: true);
+        }
+        using (PhaseScope.Begin(phases, "solve"))
+        {
+            var alpha = SolveRidge(kss, ys, ridgeScale);
+            var p = Ops.MatMul(krs, alpha);
+            return Ops.Mse(p, yr);
+        }
     }
 
     /// <summary>

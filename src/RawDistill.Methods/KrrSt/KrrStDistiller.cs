@@ -6,6 +6,7 @@ using RawDistill.Autodiff;
 using RawDistill.Backends;
 using RawDistill.Data;
 using RawDistill.Data.Augment;
+using RawDistill.Diagnostics.Profiling;
 using RawDistill.IO;
 using RawDistill.Nn;
 using RawDistill.Nn.Models;
@@ -34,10 +35,11 @@ public sealed class KrrStDivergedException(string message, Exception? inner = nu
 /// </summary>
 public sealed class KrrStPoolModel : IDisposable
 {
-    /// <summary>Builds a freshly initialized member.</summary>
-    public KrrStPoolModel(ConvNetConfig config, KrrStConfig krr, Generator rng)
+    /// <summary>Builds a freshly initialized member on <paramref name="backend"/> (null = the default backend).</summary>
+    public KrrStPoolModel(ConvNetConfig config, KrrStConfig krr, Generator rng, IBackend? backend = null)
     {
         Net = new ConvNet(config, rng);
+        if (backend != null && backend != Tensor.DefaultBackend) Net.To(backend);
         Optimizer = new Sgd(Net.Parameters(), krr.PoolLr, momentum: krr.PoolMomentum, weightDecay: krr.PoolWeightDecay);
     }
 
@@ -102,8 +104,12 @@ public sealed class KrrStDistiller : IDisposable
     /// <param name="teacherHash">SHA-256 of the teacher file (recorded in outputs).</param>
     /// <param name="backend">Where tensors live.</param>
     /// <param name="progress">Called after each pool member's initial training (member, t_i).</param>
+    /// <param name="initialPoolSteps">
+    /// Train every initial member exactly this many steps instead of t_i ~ U{1..T_max−1}
+    /// (benchmarks, where the pool's history does not matter but its cost does); null = the method's draw.
+    /// </param>
     public KrrStDistiller(KrrStConfig config, ImageDataset real, NormalizationStats normalization, Func<Tensor, Tensor> teacher, int teacherDim,
-        string teacherHash, IBackend? backend = null, Action<int, int>? progress = null)
+        string teacherHash, IBackend? backend = null, Action<int, int>? progress = null, int? initialPoolSteps = null)
         : this(config, real, normalization, teacher, teacherDim, teacherHash, backend, restoring: false)
     {
         var idx = _rng.Permutation(real.Count)[..config.SyntheticCount];
@@ -115,7 +121,7 @@ public sealed class KrrStDistiller : IDisposable
             XSyn.CopyFrom(real.Batch(idx, Backend));
             YSyn.CopyFrom(Targets(idx, XSyn));
         }
-        _pool.Initialize(_rng, progress);
+        _pool.Initialize(_rng, progress, initialPoolSteps);
     }
 
     KrrStDistiller(KrrStConfig config, ImageDataset real, NormalizationStats normalization, Func<Tensor, Tensor> teacher, int teacherDim,
@@ -164,7 +170,7 @@ public sealed class KrrStDistiller : IDisposable
             Schedule = LrSchedule.Linear(1, config.LrFinalFactor, config.Steps),
         };
         _pool = new ModelPool<KrrStPoolModel>(config.PoolSize, config.MaxSteps, config.PoolReset,
-            k => new KrrStPoolModel(_netConfig, config, _initRoot.Fork((ulong)k)), TrainPoolModel);
+            k => new KrrStPoolModel(_netConfig, config, _initRoot.Fork((ulong)k), Backend), TrainPoolModel);
         if (!config.Augment)
         {
             // Without augmentation g(norm(X_r)) never changes: compute it once for every real image.
@@ -208,6 +214,12 @@ public sealed class KrrStDistiller : IDisposable
 
     /// <summary>Outer steps done.</summary>
     public int StepsDone { get; private set; }
+
+    /// <summary>
+    /// Receives the phases of every <see cref="Step"/> (data, teacher forward, feature forward,
+    /// gram, solve, backward, optimizer, pool update) when set; null (the default) costs nothing.
+    /// </summary>
+    public IPhaseTimer? Phases { get; set; }
 
     /// <summary>The model pool.</summary>
     public ModelPool<KrrStPoolModel> Pool => _pool;
@@ -256,13 +268,17 @@ public sealed class KrrStDistiller : IDisposable
     {
         var net = _pool[member].Net;
         net.Eval();
-        Tensor fr;
-        using (GradMode.NoGrad()) fr = net.Embed(Normalize(xReal));
-        var fs = net.Embed(SyntheticInput(XSyn));
-        var loss = KrrOuterLoss.Compute(fs, fr, YSyn, yReal, Config.RidgeScale);
+        Tensor fr, fs;
+        using (PhaseScope.Begin(Phases, "feature forward"))
+        {
+            using (GradMode.NoGrad()) fr = net.Embed(Normalize(xReal));
+            fs = net.Embed(SyntheticInput(XSyn));
+        }
+        var loss = KrrOuterLoss.Compute(fs, fr, YSyn, yReal, Config.RidgeScale, Phases);
         double l = loss.Item();
         if (!double.IsFinite(l)) return (l, XSyn, YSyn);
-        var g = Autograd.Grad([loss], [XSyn, YSyn]);
+        Tensor[] g;
+        using (PhaseScope.Begin(Phases, "backward")) g = Autograd.Grad([loss], [XSyn, YSyn]);
         return (l, g[0], g[1]);
     }
 
@@ -276,9 +292,13 @@ public sealed class KrrStDistiller : IDisposable
         double loss;
         using (var scope = TensorScope.Begin())
         {
-            var xr = _real.Batch(idx, Backend);
-            if (_augment != null) xr = _augment.Apply(xr, _augmentRng);
-            var yr = Targets(_augment == null ? idx : null, xr);
+            Tensor xr, yr;
+            using (PhaseScope.Begin(Phases, "data"))
+            {
+                xr = _real.Batch(idx, Backend);
+                if (_augment != null) xr = _augment.Apply(xr, _augmentRng);
+            }
+            using (PhaseScope.Begin(Phases, "teacher forward")) yr = Targets(_augment == null ? idx : null, xr);
             Tensor gx, gy;
             try
             {
@@ -296,9 +316,9 @@ public sealed class KrrStDistiller : IDisposable
                     $"step {step}: the outer loss is {loss.ToString(CultureInfo.InvariantCulture)}. The run stops here. " +
                     $"Remedy: a smaller learning rate (--lr, now {Config.Lr:G3}) or a larger ridge (--ridge, now {Config.RidgeScale:G3}); " +
                     "resume from the last checkpoint with --resume.");
-            _adam.Step([gx, gy]);
+            using (PhaseScope.Begin(Phases, "optimizer")) _adam.Step([gx, gy]);
         }
-        _pool.Update(member);
+        using (PhaseScope.Begin(Phases, "pool update")) _pool.Update(member);
         StepsDone = step;
         return (loss, _adam.Lr);
     }
@@ -384,7 +404,7 @@ public sealed class KrrStDistiller : IDisposable
         var meta = file.Metadata;
         // Members are built outside the scope (their weights outlive it); values come from the file.
         var members = new List<KrrStPoolModel>();
-        for (int i = 0; i < _pool.Size; i++) members.Add(new KrrStPoolModel(_netConfig, Config, _initRoot.Fork(ulong.MaxValue - (ulong)i)));
+        for (int i = 0; i < _pool.Size; i++) members.Add(new KrrStPoolModel(_netConfig, Config, _initRoot.Fork(ulong.MaxValue - (ulong)i), Backend));
         using var scope = TensorScope.Begin();
         XSyn.CopyFrom(file.ReadTensor("x_syn", Backend));
         YSyn.CopyFrom(file.ReadTensor("y_syn", Backend));

@@ -54,14 +54,16 @@ public sealed class ModelPool<TMember> : IDisposable where TMember : class, IDis
     /// <summary>Member i (after <see cref="Initialize"/>).</summary>
     public TMember this[int i] => _members[i] ?? throw new InvalidOperationException("the model pool is not initialized");
 
-    /// <summary>Draws t_i ~ Uniform{1..T_max−1} and trains each new member that many steps.</summary>
-    public void Initialize(Generator rng, Action<int, int>? progress = null)
+    /// <summary>Draws t_i ~ Uniform{1..T_max−1} (or takes <paramref name="fixedSteps"/>) and trains each new member that many steps.</summary>
+    public void Initialize(Generator rng, Action<int, int>? progress = null, int? fixedSteps = null)
     {
+        if (fixedSteps is { } f && (f < 0 || f >= MaxSteps))
+            throw new ArgumentOutOfRangeException(nameof(fixedSteps), f, $"initial steps must lie in [0, T_max = {MaxSteps})");
         for (int i = 0; i < Size; i++)
         {
             _members[i]?.Dispose();
             _members[i] = _create(Creations++);
-            _steps[i] = 1 + rng.NextInt(MaxSteps - 1);
+            _steps[i] = fixedSteps ?? 1 + rng.NextInt(MaxSteps - 1);
             for (int s = 0; s < _steps[i]; s++) _trainStep(_members[i]!);
             progress?.Invoke(i, _steps[i]);
         }

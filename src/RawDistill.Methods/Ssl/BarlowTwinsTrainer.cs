@@ -7,6 +7,7 @@ using RawDistill.Autodiff;
 using RawDistill.Backends;
 using RawDistill.Data;
 using RawDistill.Data.Augment;
+using RawDistill.Diagnostics.Profiling;
 using RawDistill.IO;
 using RawDistill.Nn;
 using RawDistill.Nn.Models;
@@ -124,6 +125,12 @@ public sealed class BarlowTwinsTrainer : IDisposable
     /// <summary>The augmentation stream's position (part of the checkpoint).</summary>
     public ulong AugmentCounter => _augment.Counter;
 
+    /// <summary>
+    /// Receives the phases of every step (augment, forward, loss, backward, optimizer) when
+    /// set; null (the default) costs nothing.
+    /// </summary>
+    public IPhaseTimer? Phases { get; set; }
+
     /// <summary>The λ_off in use.</summary>
     public double LambdaOff => Options.EffectiveLambdaOff;
 
@@ -151,12 +158,33 @@ public sealed class BarlowTwinsTrainer : IDisposable
         using var scope = TensorScope.Begin();
         Encoder.Train();
         Projector.Train();
-        var z1 = Projector.Forward(Encoder.Embed(view1));
-        var z2 = Projector.Forward(Encoder.Embed(view2));
-        var loss = BarlowTwinsLoss.Compute(z1, z2, LambdaOff);
-        var grads = Autograd.Grad([loss], Optimizer.Params.ToArray());
-        Optimizer.Step(grads);
+        Tensor z1, z2, loss;
+        Tensor[] grads;
+        using (PhaseScope.Begin(Phases, "forward"))
+        {
+            z1 = Projector.Forward(Encoder.Embed(view1));
+            z2 = Projector.Forward(Encoder.Embed(view2));
+        }
+        using (PhaseScope.Begin(Phases, "loss")) loss = BarlowTwinsLoss.Compute(z1, z2, LambdaOff);
+        using (PhaseScope.Begin(Phases, "backward")) grads = Autograd.Grad([loss], Optimizer.Params.ToArray());
+        using (PhaseScope.Begin(Phases, "optimizer")) Optimizer.Step(grads);
         return loss.Item();
+    }
+
+    /// <summary>
+    /// One training step on a batch of u8 images [B, C, H, W] as <see cref="Train"/> takes it:
+    /// draws the two views from the augmentation stream, then <see cref="Step"/>. Returns the loss.
+    /// </summary>
+    public double TrainStep(Tensor images)
+    {
+        using var scope = TensorScope.Begin();
+        Tensor v1, v2;
+        using (PhaseScope.Begin(Phases, "augment"))
+        {
+            v1 = _view1.Apply(images, _augment);
+            v2 = _view2.Apply(images, _augment);
+        }
+        return Step(v1, v2);
     }
 
     /// <summary>
@@ -189,9 +217,7 @@ public sealed class BarlowTwinsTrainer : IDisposable
                 using (var scope = TensorScope.Begin())
                 {
                     var x = data.Batch(order.AsSpan(s * Options.Batch, Options.Batch), Backend);
-                    var v1 = _view1.Apply(x, _augment);
-                    var v2 = _view2.Apply(x, _augment);
-                    loss = Step(v1, v2);
+                    loss = TrainStep(x);
                 }
                 if (!double.IsFinite(loss)) throw new InvalidOperationException($"Barlow Twins loss became {loss} at epoch {epoch + 1}, step {s + 1}; lower the learning rate");
                 sum += loss;

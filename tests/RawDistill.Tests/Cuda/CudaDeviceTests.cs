@@ -9,7 +9,7 @@ using RawDistill.Tensors;
 /// Skipped (with the reason) where no CUDA device opens.
 /// </summary>
 [Collection("cuda device")]
-public class CudaDeviceTests
+public partial class CudaDeviceTests
 {
     static CudaBackend Dev => CudaTestDevice.Backend!;
 

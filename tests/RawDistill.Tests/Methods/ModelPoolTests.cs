@@ -31,6 +31,20 @@ public sealed class ModelPoolTests
     }
 
     [Fact]
+    public void FixedInitialStepsTrainEveryMemberExactlyThatOftenAndAreRangeChecked()
+    {
+        using var pool = Pool(PoolResetMode.Reset, size: 3, maxSteps: 5);
+        pool.Initialize(new Generator(3), fixedSteps: 2);
+        for (int i = 0; i < pool.Size; i++)
+        {
+            Assert.Equal(2, pool.Steps[i]);
+            Assert.Equal(2, pool[i].Trained);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Initialize(new Generator(3), fixedSteps: 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Initialize(new Generator(3), fixedSteps: -1));
+    }
+
+    [Fact]
     public void ResetModeRestartsTheCounterSoAModelTrainsAgainBeforeTheNextReset()
     {
         using var pool = Pool(PoolResetMode.Reset, size: 1, maxSteps: 3);
