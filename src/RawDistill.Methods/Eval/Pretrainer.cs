@@ -24,6 +24,9 @@ public sealed record PretrainOptions(int Epochs, double Lr = 0.1, double Momentu
 
     /// <summary>MKDT protocol: 20 epochs, weight decay 1e-4, lr 0.1 (or the learned η).</summary>
     public static PretrainOptions Mkdt(double lr = 0.1) => new(20, lr, 0.9, 1e-4);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Epochs} epochs of SGD lr {Lr}, momentum {Momentum}, wd {WeightDecay}, batch {Batch}";
 }
 
 /// <summary>Pre-trains a fresh network (with a new d-dim linear head) on (X, Y) by MSE regression.</summary>
