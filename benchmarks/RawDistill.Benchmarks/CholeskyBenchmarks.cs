@@ -66,7 +66,7 @@ public class CholeskyBenchmarks
     {
         public CholeskyConfig()
         {
-            AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(7).WithLaunchCount(1));
+            AddJob(BenchJobs.Short(2, 7));
             AddColumn(new ThroughputColumn("GFLOP/s", "(m³/3 + 2·m²·d for factor+solve, m³/3 for factor) / mean time, in 10⁹",
                 c =>
                 {

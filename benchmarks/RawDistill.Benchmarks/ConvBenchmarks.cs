@@ -64,7 +64,7 @@ public class ConvBenchmarks
     {
         public ConvConfig()
         {
-            AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(7).WithLaunchCount(1));
+            AddJob(BenchJobs.Short(2, 7));
             AddColumn(new ThroughputColumn("GFLOP/s", "2·N·Cout·H·W·Cin·9 / mean time, in 10⁹",
                 c => KrrShapes.ConvById(ThroughputColumn.Param(c, nameof(Case))).Flops, 1e9));
             AddColumn(new ThroughputColumn("img/s", "batch / mean time",

@@ -92,7 +92,7 @@ public class NormBenchmarks
     {
         public NormConfig()
         {
-            AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(7).WithLaunchCount(1));
+            AddJob(BenchJobs.Short(2, 7));
             AddColumn(new ThroughputColumn("GB/s", "minimum traffic (forward 2, forward+backward 5 passes of 4-byte elements) / mean time, in 10⁹ bytes",
                 c =>
                 {

@@ -1,0 +1,25 @@
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace RawDistill.Benchmarks;
+
+/// <summary>
+/// The short jobs of this project's benchmark classes. With the environment variable
+/// <c>RAWDISTILL_BENCH_INPROCESS=1</c> (set by benchmarks/cpu-side-by-side.sh) they run in the
+/// host process (BenchmarkDotNet's in-process toolchain) instead of a freshly built child
+/// process per case: no minute-long rebuild per invocation, so the driver can alternate
+/// RawDistill and PyTorch family by family. (BenchmarkDotNet's own <c>--inProcess</c> flag adds
+/// a second, default-length job instead of changing these.)
+/// </summary>
+public static class BenchJobs
+{
+    /// <summary>True when <c>RAWDISTILL_BENCH_INPROCESS=1</c>.</summary>
+    public static bool InProcess => Environment.GetEnvironmentVariable("RAWDISTILL_BENCH_INPROCESS") == "1";
+
+    /// <summary>One launch, <paramref name="warmup"/> warm-up and <paramref name="iterations"/> measured iterations.</summary>
+    public static Job Short(int warmup, int iterations)
+    {
+        var job = Job.Default.WithWarmupCount(warmup).WithIterationCount(iterations).WithLaunchCount(1);
+        return InProcess ? job.WithToolchain(InProcessEmitToolchain.Instance) : job;
+    }
+}
