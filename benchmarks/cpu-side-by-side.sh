@@ -2,7 +2,9 @@
 # RawDistill vs OpenBLAS vs PyTorch-CPU on the same shapes, in one run on one machine, then one
 # table of ratios (RawDistill time ÷ … inverted: ratio > 1 = RawDistill is faster).
 #   benchmarks/cpu-side-by-side.sh [OUTDIR] [FAMILY...]
-# FAMILY: gemm conv norm cholesky krr (default: all, in that order). Per family the
+# FAMILY: gemm conv norm cholesky krr krr-v1 (default: all, in that order). krr-v1 reruns the
+# C# KRR benchmarks with conv2d version 1 (one image per GEMM) for a before/after table; the
+# conv family measures both conv versions itself (ImagesPerGemm = auto | 1). Per family the
 # BenchmarkDotNet class (RawDistill, and OpenBLAS SGEMM inside GemmBenchmarks) runs first, then
 # the PyTorch script on the same shapes (benchmarks/pytorch/shapes.py), so both halves of a row
 # see about the same machine load. Writes OUTDIR/ratios.md (also printed) plus every raw JSON.
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-bench-out}")
 shift || true
 families=("$@")
-[ ${#families[@]} -eq 0 ] && families=(gemm conv norm cholesky krr)
+[ ${#families[@]} -eq 0 ] && families=(gemm conv norm cholesky krr krr-v1)
 threads=2
 py=/usr/bin/python3   # Debian's interpreter: the one python3-torch installs into
 mkdir -p "$out"
@@ -36,6 +38,7 @@ for f in "${families[@]}"; do
     norm)     bdn NormBenchmarks norm;         pt norm.py --reps 7 --json "$out/pt-norm.json" ;;
     cholesky) bdn CholeskyBenchmarks cholesky; pt cholesky.py --reps 7 --json "$out/pt-cholesky.json" ;;
     krr)      bdn KrrOuterStepBenchmarks krr;  pt krr_outer.py --warmup 1 --reps 5 --json "$out/pt-krr.json" ;;
+    krr-v1)   RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM=1 bdn KrrOuterStepBenchmarks krr-v1 ;;
     *) echo "unknown family $f" >&2; exit 2 ;;
   esac
 done

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using RawDistill.Backends.Cpu;
 
 namespace RawDistill.Benchmarks;
 
@@ -15,6 +16,18 @@ public static class BenchJobs
 {
     /// <summary>True when <c>RAWDISTILL_BENCH_INPROCESS=1</c>.</summary>
     public static bool InProcess => Environment.GetEnvironmentVariable("RAWDISTILL_BENCH_INPROCESS") == "1";
+
+    /// <summary>
+    /// Applies <c>RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM=1</c> (conv2d version 1, one image per
+    /// GEMM, for before/after runs of whole models); called by each benchmark's setup, so it holds
+    /// in-process and in BenchmarkDotNet's child processes alike. Returns the cap in force.
+    /// </summary>
+    public static int ApplyConvSetting()
+    {
+        var v = Environment.GetEnvironmentVariable("RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM");
+        CpuBackend.MaxImagesPerGemm = string.IsNullOrEmpty(v) ? int.MaxValue : int.Parse(v, System.Globalization.CultureInfo.InvariantCulture);
+        return CpuBackend.MaxImagesPerGemm;
+    }
 
     /// <summary>One launch, <paramref name="warmup"/> warm-up and <paramref name="iterations"/> measured iterations.</summary>
     public static Job Short(int warmup, int iterations)

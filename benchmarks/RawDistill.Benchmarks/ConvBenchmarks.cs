@@ -27,10 +27,15 @@ public class ConvBenchmarks
 
     public static IEnumerable<string> Cases => KrrShapes.Conv.Select(s => s.Id);
 
+    /// <summary>"auto": the backend's choice of images per GEMM (version 2); "1": one image per GEMM (version 1), for before/after in one run.</summary>
+    [Params("auto", "1")]
+    public string ImagesPerGemm { get; set; } = "auto";
+
     [GlobalSetup]
     public void Setup()
     {
         CpuGemm.MaxThreads = GemmBenchmarks.Threads;
+        CpuBackend.MaxImagesPerGemm = ImagesPerGemm == "auto" ? int.MaxValue : int.Parse(ImagesPerGemm, System.Globalization.CultureInfo.InvariantCulture);
         var s = KrrShapes.ConvById(Case);
         geometry = new Conv2dGeometry(s.Batch, s.Cin, s.Size, s.Size, s.Cout, 3, 3, 1, 1, 1, 1, 1);
         var rng = new Generator(7);
@@ -46,6 +51,7 @@ public class ConvBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        CpuBackend.MaxImagesPerGemm = int.MaxValue;
         foreach (var t in new[] { x, w, b, y, dy, dx, dw }) t?.Dispose();
     }
 

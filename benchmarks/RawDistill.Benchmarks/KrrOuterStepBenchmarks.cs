@@ -52,6 +52,7 @@ public class KrrOuterStepBenchmarks
     public void Setup()
     {
         CpuGemm.MaxThreads = GemmBenchmarks.Threads;
+        BenchJobs.ApplyConvSetting();
         var shape = KrrOuterConfigs.Get(Config);
         var krr = shape.Krr;
         var rng = new Generator(3);
