@@ -15,7 +15,8 @@ using RawDistill.Tensors;
 //   backward input   dcols  = W_gᵀ · [dy[n0, g] | …]      then col2im per image
 //   backward weight  dW_g  += [dy[n0, g] | …] · colsᵀ     one GEMM of depth nb·P·Q per group
 // nb (ImagesPerGemm) makes the GEMM about TargetColumns wide, keeps at least two image groups
-// per core, and bounds the cols buffer. With nb = 1 the GEMMs read and write x, y, dy and dx
+// per core, and bounds the cols buffer; images of ConvBatchBelowPixels output pixels or more
+// stay one per GEMM. With nb = 1 the GEMMs read and write x, y, dy and dx
 // in place (no gather/scatter copies), which is version 1. Image groups run in parallel, each
 // thread with its own buffers; a 1×1 stride-1 unpadded convolution with nb = 1 reads x directly
 // (its im2col is the identity).
@@ -23,6 +24,14 @@ public sealed unsafe partial class CpuBackend
 {
     /// <summary>Columns (nb·P·Q) a batched conv GEMM aims for: wide enough for the packed GEMM's blocking.</summary>
     internal const int ConvTargetColumns = 1024;
+
+    /// <summary>
+    /// Images of at least this many output pixels keep one image per GEMM: their GEMM is already
+    /// wide, and batching them only adds the gather/scatter copies (CIFAR 128→256 at 16×16, 256
+    /// columns per image, ran 5–25% slower with 4 images per GEMM in the interleaved
+    /// <c>conv-versions</c> run of benchmarks/results/cpu-amd-epyc-2core.md).
+    /// </summary>
+    internal const int ConvBatchBelowPixels = 256;
 
     /// <summary>Upper bound on one thread's cols buffer, in elements (16 MB of f32).</summary>
     internal const long ConvMaxColsElements = 4L << 20;
@@ -38,6 +47,7 @@ public sealed unsafe partial class CpuBackend
     internal static int ImagesPerGemm(in Conv2dGeometry g)
     {
         int pq = g.P * g.Q;
+        if (pq >= ConvBatchBelowPixels) return 1;
         long crs = (long)g.CPerGroup * g.R * g.S;
         int nb = (ConvTargetColumns + pq - 1) / pq;
         nb = Math.Min(nb, Math.Max(1, (int)(ConvMaxColsElements / Math.Max(1, crs * pq))));
