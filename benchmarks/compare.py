@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
-"""Joins RawDistill's `bench --json` output with the PyTorch scripts' JSON (same shapes,
-same machine, same run) into one Markdown table of ratios. Standard library only.
+"""Joins the BenchmarkDotNet JSON reports (RawDistill, and OpenBLAS SGEMM) with the PyTorch
+scripts' JSON (same shapes, same machine, same run) into one Markdown table of ratios.
+Standard library only. Written by benchmarks/cpu-side-by-side.sh; rerun on its output folder:
 
-    python3 benchmarks/compare.py OUTDIR      # reads OUTDIR/{rd,pt}-{gemm,conv,convnet}.json,
-                                              # OUTDIR/{rd,pt}-{krr,bt}-step-CONFIG.json, OUTDIR/rd-kernels.json
+    python3 benchmarks/compare.py OUTDIR      # reads OUTDIR/bdn-*/results/*.json, OUTDIR/pt-*.json
 
-Step tables give each phase in milliseconds on both sides and PyTorch ms / RawDistill ms, so
-above 1 means RawDistill is faster (the same direction as the throughput ratios).
+ratio = reference median time / RawDistill median time: > 1 means RawDistill is faster.
+Every value is a median (BenchmarkDotNet: of its iterations; PyTorch: of --reps runs).
 """
 import glob
 import json
 import os
 import sys
+
+# Goals of issue 7 (CPU): (family, case predicate) -> minimum ratio.
+GEMM_GOAL = 0.85   # GEMM >= 0.85x OpenBLAS
+KRR_GOAL = 1.3     # KRR outer step >= 1.3x faster than PyTorch-CPU at the FMNIST config
+
+KRR_PHASES = {  # C# method -> phase name of krr_outer.py
+    "OuterStep": "outer step", "EmbedReal": "embed real (no grad)", "EmbedSynthetic": "embed synthetic (recorded)",
+    "KrrLossAndGrad": "KRR loss + grad (from features)", "OuterGradients": "outer gradients", "PoolTrainStep": "pool train step",
+}
 
 
 def load(path):
@@ -21,95 +30,159 @@ def load(path):
         return json.load(f)
 
 
-def kernels(out):
-    rd = load(os.path.join(out, "rd-kernels.json"))
-    if not rd:
-        return
-    print(f"## Kernels on {rd.get('device_name', rd['device'])} ({rd['device']}), median of {rd['reps']}")
-    print()
-    peak = rd.get("peak")
-    if peak:
-        def f(v, unit):
-            return f"{v:.1f} {unit}" if v else "peak unknown"
-        print(f"Peak used: bandwidth {f(peak.get('BandwidthGBs'), 'GB/s')}, FP32 {f(peak.get('Fp32Tflops'), 'TFLOP/s')}, "
-              f"FP64 {f(peak.get('Fp64Tflops'), 'TFLOP/s')} ({peak.get('formula', '')}).")
-    print(rd.get("notes", ""))
-    print()
-    print("| kernel | shape | block | median ms | GB/s | TFLOP/s | % of peak | validation |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
-    for r in rd["results"]:
-        def n(v, fmt):
-            return format(v, fmt) if v is not None else "-"
-        pct = f"{r['PercentOfPeak']:.1f}%" if r.get("PercentOfPeak") is not None else "peak unknown"
-        print(f"| {r['Kernel']} | {r['Shape']} | {r['Block'] if r['Block'] is not None else 'default'} | {r['MedianMs']:.3f} | "
-              f"{n(r['GBs'], '.1f')} | {n(r['Tflops'], '.3f')} | {pct} | {r['Validation']} |")
-    print()
+def bdn(out, family):
+    """BenchmarkDotNet cases of a family: list of (method, title, {param: value}, median ns)."""
+    cases = []
+    for path in sorted(glob.glob(os.path.join(out, f"bdn-{family}", "results", "*.json"))):
+        for b in load(path).get("Benchmarks", []):
+            stats = b.get("Statistics")
+            if not stats:
+                continue  # a case that failed
+            params = {}
+            for kv in (b.get("Parameters") or "").split("&"):
+                if "=" in kv:
+                    k, v = kv.split("=", 1)
+                    params[k] = v.strip('"')
+            cases.append((b["Method"], b.get("MethodTitle", b["Method"]), params, stats["Median"]))
+    return cases
 
 
-def steps(out):
-    for rd_path in sorted(glob.glob(os.path.join(out, "rd-*-step-*.json"))):
-        pt_path = os.path.join(out, "pt-" + os.path.basename(rd_path)[3:])
-        rd, pt = load(rd_path), load(pt_path)
-        if not rd or not pt:
-            continue
-        env = pt.get("environment", {})
-        where = env.get("gpu") or env.get("cpu", "?")
-        print(f"## {rd['bench']} --config {rd['config']}: RawDistill {rd['device']} vs torch {env.get('torch', '?')} "
-              f"{pt['device']} on {where}, {env.get('threads', '?')} threads, {env.get('date_utc', '')}")
-        print()
-        print("Shapes: " + ", ".join(f"{k} {v}" for k, v in rd["shapes"].items()))
-        print()
-        print("| phase | RawDistill ms | PyTorch ms | PyTorch / RawDistill |")
-        print("| --- | ---: | ---: | ---: |")
-        tp = {p["phase"]: p["median_ms"] for p in pt["phases"]}
+def host(out):
+    for path in glob.glob(os.path.join(out, "bdn-*", "results", "*.json")):
+        h = load(path).get("HostEnvironmentInfo", {})
+        return f"{h.get('ProcessorName', '?')}, {h.get('RuntimeVersion', '?')}"
+    return "?"
 
-        def row(name, a, b):
-            ratio = f"{b / a:.2f}" if a and b else "-"
-            b_s = f"{b:.2f}" if b is not None else "-"
-            print(f"| {name} | {a:.2f} | {b_s} | {ratio} |")
 
-        for p in rd["phases"]:
-            row(p["phase"], p["median_ms"], tp.get(p["phase"]))
-        row("sum of phases", rd["phase_sum_ms"], pt["phase_sum_ms"])
-        row("**step, instrumented** (sync at each phase)", rd["instrumented_total_ms"], pt["instrumented_total_ms"])
-        row("**step, uninstrumented**", rd["total_ms"], pt["total_ms"])
-        for a, b in zip(rd.get("extra", []), pt.get("extra", [])):
-            row(a["phase"], a["median_ms"], b["median_ms"])
-        print()
+def goal_text(ratio, goal):
+    if ratio >= goal:
+        return f"≥ {goal}: met"
+    return f"≥ {goal}: **missed by {(1 - ratio / goal) * 100:.0f}%**"
 
 
 def main(out):
-    kernels(out)
-    steps(out)
-    rows = []
-    rd, pt = load(os.path.join(out, "rd-gemm.json")), load(os.path.join(out, "pt-gemm.json"))
-    if rd and pt:
-        torch_by_n = {r["n"]: r for r in pt["results"]}
-        for r in rd["results"]:
-            n = int(r["Shape"].split("x")[0])
-            if n in torch_by_n:
-                t = torch_by_n[n]["gflops_median"]
-                rows.append((f"sgemm n={n}", "GFLOP/s", r["Gflops"], t))
-    rd, pt = load(os.path.join(out, "rd-conv.json")), load(os.path.join(out, "pt-conv.json"))
-    if rd and pt:
-        # Both list the three ConvNet layers × (forward, backward-input, backward-weight) in order.
-        for r, t in zip(rd["results"], pt["results"]):
-            rows.append((f"conv2d {t['layer']} {t['phase']} (batch {t['batch']})", "img/s", r["ImagesPerSecond"], t["img_per_s"]))
-    rd, pt = load(os.path.join(out, "rd-convnet.json")), load(os.path.join(out, "pt-convnet.json"))
-    if rd and pt:
-        t = next(x for x in pt["results"] if x["phase"] == "forward+backward")
-        r = rd["results"][0]
-        rows.append((f"ConvNet-128-256-512-BN step fwd+bwd (batch {t['batch']})", "img/s", r["ImagesPerSecond"], t["img_per_s"]))
-    if not rows:
-        return
-    env = (pt or {}).get("environment", {})
-    print(f"CPU: {env.get('cpu', '?')}; torch {env.get('torch', '?')} with {env.get('threads', '?')} threads; "
-          f"RawDistill {rd['device'] if rd else '?'}; {env.get('date_utc', '')}")
+    rows = []  # (case, unit, ours, theirs, against, ratio, goal)
+
+    def add(case, unit, ours, theirs, against, t_ours, t_theirs, goal=None):
+        r = t_theirs / t_ours
+        rows.append((case, unit, ours, theirs, against, r, goal_text(r, goal) if goal else ""))
+
+    # GEMM: RawDistill and OpenBLAS from BenchmarkDotNet, PyTorch from gemm.py.
+    g = bdn(out, "gemm")
+    pt = load(os.path.join(out, "pt-gemm.json"))
+    ours = {int(p["N"]): t for m, _, p, t in g if m == "RawDistillSgemm"}
+    blas = {int(p["N"]): t for m, _, p, t in g if m == "OpenBlasSgemm"}
+    torch_gemm = {r["n"]: r for r in pt["results"]} if pt else {}
+    for n in sorted(ours):
+        fl = 2.0 * n ** 3
+        if n in blas:
+            add(f"sgemm n={n}", "GFLOP/s", fl / ours[n], fl / blas[n], "OpenBLAS", ours[n], blas[n], GEMM_GOAL)
+        if n in torch_gemm:
+            tt = torch_gemm[n]["median_ms"] * 1e6
+            add(f"sgemm n={n}", "GFLOP/s", fl / ours[n], fl / tt, "PyTorch", ours[n], tt)
+
+    # conv2d: join on (case, phase); version 2 (ImagesPerGemm=auto) against PyTorch, and
+    # version 2 against version 1 (ImagesPerGemm=1) of the same run in a table of its own.
+    pt = load(os.path.join(out, "pt-conv.json"))
+    conv = bdn(out, "conv")
+    v1 = {(p.get("Case"), title): t for m, title, p, t in conv if p.get("ImagesPerGemm") == "1"}
+    versions = []
+    if pt:
+        ref = {(r["case"], r["phase"]): r for r in pt["results"]}
+        for m, title, p, t in conv:
+            if p.get("ImagesPerGemm", "auto") != "auto":
+                continue
+            r = ref.get((p.get("Case"), title))
+            if r and (p.get("Case"), title) in v1:
+                fl = 2.0 * r["batch"] * r["cout"] * r["size"] ** 2 * r["cin"] * 9
+                versions.append((f"conv2d {p['Case']} {r['layer']} b{r['batch']} {title}", fl / v1[(p.get("Case"), title)], fl / t))
+            if r:
+                fl = 2.0 * r["batch"] * r["cout"] * r["size"] ** 2 * r["cin"] * 9
+                tt = r["median_ms"] * 1e6
+                add(f"conv2d {p['Case']} {r['layer']} b{r['batch']} {title}", "GFLOP/s", fl / t, fl / tt, "PyTorch", t, tt)
+
+    # batch / group norm: join on (case, phase).
+    pt = load(os.path.join(out, "pt-norm.json"))
+    if pt:
+        ref = {(r["case"], r["phase"]): r for r in pt["results"]}
+        for m, title, p, t in bdn(out, "norm"):
+            r = ref.get((p.get("Case"), title))
+            if r:
+                numel = 1
+                for s in r["shape"].split("x"):
+                    numel *= int(s)
+                by = numel * 4 * (5 if "backward" in title else 2)
+                tt = r["median_ms"] * 1e6
+                add(f"{title} {p['Case']} {r['shape']}", "GB/s", by / t, by / tt, "PyTorch", t, tt)
+
+    # Cholesky f64: join on (m, phase).
+    pt = load(os.path.join(out, "pt-cholesky.json"))
+    if pt:
+        ref = {(r["m"], r["phase"]): r for r in pt["results"]}
+        for m, title, p, t in bdn(out, "cholesky"):
+            r = ref.get((int(p["M"]), title))
+            if r:
+                mm = int(p["M"])
+                fl = mm ** 3 / 3 + (2 * mm * mm * r["d"] if "solve" in title else 0)
+                tt = r["median_ms"] * 1e6
+                add(f"cholesky f64 m={mm} {title}" + (f" (d={r['d']})" if "solve" in title else ""), "GFLOP/s", fl / t, fl / tt, "PyTorch", t, tt)
+
+    # KRR outer step and its phases: join on (config, phase); ms, plus the derived ConvNet backward.
+    pt = load(os.path.join(out, "pt-krr.json"))
+    if pt:
+        ref = {(r["config"], r["phase"]): r for r in pt["results"]}
+        by_config = {}
+        for m, title, p, t in bdn(out, "krr"):
+            by_config.setdefault(p["Config"], {})[KRR_PHASES.get(m, title)] = t
+        for config, phases in by_config.items():
+            first = next(iter(r for (c, _), r in ref.items() if c == config), None)
+            if first is None:
+                continue
+            desc = f"m={first['m']} B={first['B']} {first['widths']} {first['input']} d={first['d']}"
+            for phase in KRR_PHASES.values():
+                if phase in phases and (config, phase) in ref:
+                    t, tt = phases[phase], ref[(config, phase)]["median_ms"] * 1e6
+                    goal = KRR_GOAL if (config, phase) == ("fmnist", "outer step") else None
+                    add(f"KRR {config} ({desc}) {phase}", "ms", t / 1e6, tt / 1e6, "PyTorch", t, tt, goal)
+            old = {}
+            for m2, title2, p2, t2 in bdn(out, "krr-v1"):
+                if p2["Config"] == config:
+                    old[KRR_PHASES.get(m2, title2)] = t2
+            for phase in KRR_PHASES.values():
+                if phase in old and phase in phases:
+                    versions.append((f"KRR {config} {phase} (steps/s)", 1e9 / old[phase], 1e9 / phases[phase]))
+            parts = ["outer gradients", "embed real (no grad)", "embed synthetic (recorded)", "KRR loss + grad (from features)"]
+            if all(x in phases and (config, x) in ref for x in parts):
+                t = phases[parts[0]] - sum(phases[x] for x in parts[1:])
+                tt = (ref[(config, parts[0])]["median_ms"] - sum(ref[(config, x)]["median_ms"] for x in parts[1:])) * 1e6
+                if t > 0 and tt > 0:
+                    add(f"KRR {config} ConvNet backward to X_s (derived: outer gradients − the 3 phases above)", "ms",
+                        t / 1e6, tt / 1e6, "PyTorch", t, tt)
+
+    env = {}
+    for name in ("krr", "conv", "norm", "cholesky", "gemm"):
+        d = load(os.path.join(out, f"pt-{name}.json"))
+        if d:
+            env = d["environment"]
+            break
+    run = ""
+    if os.path.exists(os.path.join(out, "run.txt")):
+        with open(os.path.join(out, "run.txt"), encoding="utf-8") as f:
+            run = " ".join(line.strip() for line in f) + "; "
+    print(f"{run}CPU: {host(out)}; torch {env.get('torch', '?')} with {env.get('threads', '?')} threads")
     print()
-    print("| case | unit | RawDistill | PyTorch | RawDistill / PyTorch |")
-    print("| --- | --- | ---: | ---: | ---: |")
-    for name, unit, a, b in rows:
-        print(f"| {name} | {unit} | {a:.1f} | {b:.1f} | {a / b:.2f} |")
+    print("| case | unit | RawDistill | reference | against | ratio (>1: RawDistill faster) | goal |")
+    print("| --- | --- | ---: | ---: | --- | ---: | --- |")
+    for case, unit, a, b, against, r, goal in rows:
+        print(f"| {case} | {unit} | {a:.1f} | {b:.1f} | {against} | {r:.2f} | {goal} |")
+    if versions:
+        print()
+        print("conv2d version 2 (images batched per GEMM) against version 1 (one image per GEMM), same run:")
+        print()
+        print("| case | version 1 | version 2 | speed-up |")
+        print("| --- | ---: | ---: | ---: |")
+        for case, a, b in versions:
+            print(f"| {case} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
 
 
 if __name__ == "__main__":

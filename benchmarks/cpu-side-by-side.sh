@@ -1,22 +1,47 @@
 #!/usr/bin/env bash
-# RawDistill vs PyTorch-CPU on the same shapes, in one run on one machine, then one table
-# of ratios. Needs Debian's python3-torch (`apt-get install python3-torch`); PyTorch runs
-# with as many threads as RawDistill uses (all cores, 2 on the reference machine).
-#   benchmarks/cpu-side-by-side.sh [OUTDIR] [BATCH]
+# RawDistill vs OpenBLAS vs PyTorch-CPU on the same shapes, in one run on one machine, then one
+# table of ratios (RawDistill time ÷ … inverted: ratio > 1 = RawDistill is faster).
+#   benchmarks/cpu-side-by-side.sh [OUTDIR] [FAMILY...]
+# FAMILY: gemm conv norm cholesky krr krr-v1 (default: all, in that order). krr-v1 reruns the
+# C# KRR benchmarks with conv2d version 1 (one image per GEMM) for a before/after table; the
+# conv family measures both conv versions itself (ImagesPerGemm = auto | 1). Per family the
+# BenchmarkDotNet class (RawDistill, and OpenBLAS SGEMM inside GemmBenchmarks) runs first, then
+# the PyTorch script on the same shapes (benchmarks/pytorch/shapes.py), so both halves of a row
+# see about the same machine load. Writes OUTDIR/ratios.md (also printed) plus every raw JSON.
+# Needs Debian's python3-torch and libopenblas0 (`apt-get install python3-torch libopenblas0`).
+# Both sides use 2 threads (CpuGemm.MaxThreads / openblas_set_num_threads / torch.set_num_threads);
+# the CPU backend's other kernels use Parallel.For over all cores (2 on the reference machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-bench-out}
-batch=${2:-64}
-threads=$(nproc)
+out=$(realpath -m "${1:-bench-out}")
+shift || true
+families=("$@")
+[ ${#families[@]} -eq 0 ] && families=(gemm conv norm cholesky krr krr-v1)
+threads=2
 py=/usr/bin/python3   # Debian's interpreter: the one python3-torch installs into
 mkdir -p "$out"
-dotnet build src/RawDistill.Cli -c Release -v q -nologo >/dev/null
-rd() { dotnet src/RawDistill.Cli/bin/Release/net10.0/rawdistill.dll bench "$@"; }
-rd gemm --device cpu --size 256,512,1024,2048 --reps 5 --json "$out/rd-gemm.json"
-$py benchmarks/pytorch/gemm.py --threads "$threads" --reps 5 --json "$out/pt-gemm.json"
-rd conv --device cpu --batch "$batch" --reps 5 --json "$out/rd-conv.json"
-$py benchmarks/pytorch/conv2d.py --threads "$threads" --batch "$batch" --reps 5 --json "$out/pt-conv.json"
-rd convnet --device cpu --batch "$batch" --reps 3 --json "$out/rd-convnet.json"
-$py benchmarks/pytorch/convnet_step.py --threads "$threads" --batch "$batch" --reps 3 --json "$out/pt-convnet.json"
+dotnet build benchmarks/RawDistill.Benchmarks -c Release -v q -nologo >/dev/null
+bdn() {
+  # In-process jobs (BenchJobs): no per-run rebuild of the project (a minute on 2 loaded cores).
+  RAWDISTILL_BENCH_INPROCESS=1 dotnet benchmarks/RawDistill.Benchmarks/bin/Release/net10.0/RawDistill.Benchmarks.dll \
+    --filter "*.$1.*" --exporters json --artifacts "$out/bdn-$2" >"$out/bdn-$2.log" 2>&1 \
+    || { echo "BenchmarkDotNet $1 failed, see $out/bdn-$2.log" >&2; exit 1; }
+  grep -A100 '^| Method' "$out/bdn-$2.log" | sed '/^$/q'
+}
+pt() { (cd benchmarks/pytorch && $py "$@" --threads "$threads"); }
+{ echo "start $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD)"; } >"$out/run.txt"
+for f in "${families[@]}"; do
+  echo "== $f ($(date -u +%T), load $(cut -d' ' -f1 /proc/loadavg))"
+  case $f in
+    gemm)     bdn GemmBenchmarks gemm;         pt gemm.py --reps 10 --json "$out/pt-gemm.json" ;;
+    conv)     bdn ConvBenchmarks conv;         pt conv2d.py --cases all --reps 7 --json "$out/pt-conv.json" ;;
+    norm)     bdn NormBenchmarks norm;         pt norm.py --reps 7 --json "$out/pt-norm.json" ;;
+    cholesky) bdn CholeskyBenchmarks cholesky; pt cholesky.py --reps 7 --json "$out/pt-cholesky.json" ;;
+    krr)      bdn KrrOuterStepBenchmarks krr;  pt krr_outer.py --warmup 1 --reps 5 --json "$out/pt-krr.json" ;;
+    krr-v1)   RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM=1 bdn KrrOuterStepBenchmarks krr-v1 ;;
+    *) echo "unknown family $f" >&2; exit 2 ;;
+  esac
+done
+echo "end $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/run.txt"
 echo
 python3 benchmarks/compare.py "$out" | tee "$out/ratios.md"

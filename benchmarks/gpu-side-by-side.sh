@@ -36,5 +36,5 @@ for cfg in $configs; do
         run "pt-$step-step-$cfg" $py "benchmarks/pytorch/${step}_step.py" --device cuda --config "$cfg" --reps "$reps" --json "$out/pt-$step-step-$cfg.json"
     done
 done
-$py benchmarks/compare.py "$out" | tee "$out/ratios.md"
+$py benchmarks/compare_steps.py "$out" | tee "$out/ratios.md"
 exit $status

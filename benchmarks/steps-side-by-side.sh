@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One KRR-ST outer step (and optionally one Barlow Twins step) in RawDistill and in PyTorch, in
-# one command on one machine, then the phase-by-phase ratio table (benchmarks/compare.py).
+# one command on one machine, then the phase-by-phase ratio table (benchmarks/compare_steps.py).
 #   benchmarks/steps-side-by-side.sh OUTDIR [DEVICE] [CONFIG] [STEPS]
 #     DEVICE cpu (default) | cuda;  CONFIG fmnist (default) | cifar100;  STEPS "krr" (default) or "krr bt"
 # On the CPU both sides use all cores (nproc: 2 on the reference machine). RawDistill comes from
@@ -27,4 +27,4 @@ for step in $steps; do
         --json "$out/pt-$step-step-$config.json"
     echo
 done
-python3 benchmarks/compare.py "$out" | tee "$out/ratios.md"
+python3 benchmarks/compare_steps.py "$out" | tee "$out/ratios.md"

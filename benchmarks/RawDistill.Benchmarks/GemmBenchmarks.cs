@@ -59,7 +59,7 @@ public unsafe class GemmBenchmarks
     {
         public GemmConfig()
         {
-            AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10));
+            AddJob(BenchJobs.Short(3, 10));
             AddColumn(new GflopsColumn());
         }
     }

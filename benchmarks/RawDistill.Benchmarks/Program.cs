@@ -8,5 +8,11 @@ if (args.Length > 0 && args[0] == "gemm-ratio")
     return GemmRatio.Run(args[1..]);
 }
 
+// `conv-versions`: conv2d version 1 against version 2, alternating rep by rep.
+if (args.Length > 0 && args[0] == "conv-versions")
+{
+    return ConvVersions.Run(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -3,15 +3,58 @@ namespace RawDistill.Backends.Cpu;
 using System.Numerics;
 using RawDistill.Tensors;
 
-// conv2d as im2col + GEMM. For image n and group g, with cols = im2col(x[n, group g])
-// of shape [C/G·R·S, P·Q] and W_g the group's [K/G, C/G·R·S] weight rows:
-//   forward          y[n, g]  = W_g · cols                (+ bias)
-//   backward input   dx[n, g] = col2im(W_gᵀ · dy[n, g])
-//   backward weight  dW_g    += dy[n, g] · colsᵀ          (summed over n)
-// Images run in parallel, each thread with its own cols buffer; a 1×1 stride-1
-// unpadded convolution reads x directly (its im2col is the identity).
+// conv2d as im2col + GEMM over groups of images.
+//
+// Version 1 (until this commit) ran one im2col + GEMM per image. On the KRR-ST ConvNets the
+// per-image GEMMs are small (Fashion-MNIST 64→128 at 7×7: 128×49×576; CIFAR 256→512 at 8×8:
+// 512×64×2304), so the packed GEMM spent its time packing and on edge tiles, and the weight
+// gradient issued N rank-pq updates of dW.
+// Version 2 (this file) puts nb images side by side: for an image group and conv group g,
+// cols = [im2col(x[n0]) | im2col(x[n0+1]) | …] of shape [C/G·R·S, nb·P·Q], and
+//   forward          Y_g    = W_g · cols                  then scattered to y[n, g] (+ bias)
+//   backward input   dcols  = W_gᵀ · [dy[n0, g] | …]      then col2im per image
+//   backward weight  dW_g  += [dy[n0, g] | …] · colsᵀ     one GEMM of depth nb·P·Q per group
+// nb (ImagesPerGemm) makes the GEMM about TargetColumns wide, keeps at least two image groups
+// per core, and bounds the cols buffer; images of ConvBatchBelowPixels output pixels or more
+// stay one per GEMM. With nb = 1 the GEMMs read and write x, y, dy and dx
+// in place (no gather/scatter copies), which is version 1. Image groups run in parallel, each
+// thread with its own buffers; a 1×1 stride-1 unpadded convolution with nb = 1 reads x directly
+// (its im2col is the identity).
 public sealed unsafe partial class CpuBackend
 {
+    /// <summary>Columns (nb·P·Q) a batched conv GEMM aims for: wide enough for the packed GEMM's blocking.</summary>
+    internal const int ConvTargetColumns = 1024;
+
+    /// <summary>
+    /// Images of at least this many output pixels keep one image per GEMM: their GEMM is already
+    /// wide, and batching them only adds the gather/scatter copies (CIFAR 128→256 at 16×16, 256
+    /// columns per image, ran 5–25% slower with 4 images per GEMM in the interleaved
+    /// <c>conv-versions</c> run of benchmarks/results/cpu-amd-epyc-2core.md).
+    /// </summary>
+    internal const int ConvBatchBelowPixels = 256;
+
+    /// <summary>Upper bound on one thread's cols buffer, in elements (16 MB of f32).</summary>
+    internal const long ConvMaxColsElements = 4L << 20;
+
+    /// <summary>
+    /// A cap on nb (default: none). 1 restores version 1, one image per GEMM; the benchmarks set
+    /// it to compare the two versions in one run. Like <see cref="CpuGemm.MaxThreads"/>, a
+    /// process-wide setting: change it only while no convolution runs.
+    /// </summary>
+    internal static int MaxImagesPerGemm { get; set; } = int.MaxValue;
+
+    /// <summary>nb: images per GEMM for this geometry (a function of the shape, the core count and <see cref="MaxImagesPerGemm"/> only, never of timing).</summary>
+    internal static int ImagesPerGemm(in Conv2dGeometry g)
+    {
+        int pq = g.P * g.Q;
+        if (pq >= ConvBatchBelowPixels) return 1;
+        long crs = (long)g.CPerGroup * g.R * g.S;
+        int nb = (ConvTargetColumns + pq - 1) / pq;
+        nb = Math.Min(nb, Math.Max(1, (int)(ConvMaxColsElements / Math.Max(1, crs * pq))));
+        nb = Math.Min(nb, Math.Max(1, (g.N + 2 * Environment.ProcessorCount - 1) / (2 * Environment.ProcessorCount)));
+        return Math.Max(1, Math.Min(Math.Min(nb, MaxImagesPerGemm), g.N));
+    }
+
     /// <inheritdoc/>
     public void Conv2dForward(in Conv2dGeometry g, Storage x, Storage w, Storage? bias, Storage y)
     {
@@ -51,32 +94,55 @@ public sealed unsafe partial class CpuBackend
     static bool IsPointwise(in Conv2dGeometry g) =>
         g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
+    // Copies rows × len elements from src (row stride srcLd) to dst (row stride dstLd).
+    static void CopyRows<T>(T* src, long srcLd, T* dst, long dstLd, int rows, int len) where T : unmanaged
+    {
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<T>(src + r * srcLd, len).CopyTo(new Span<T>(dst + r * dstLd, len));
+    }
+
     static void ConvForwardT<T>(Conv2dGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int pq = g.P * g.Q, hw = g.H * g.W;
         int crs = g.CPerGroup * g.R * g.S;
-        bool pointwise = IsPointwise(g);
-        Parallel.For(0, g.N, () => pointwise ? null : new T[(long)crs * pq], (n, _, cols) =>
+        int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
+        bool direct = nb == 1 && IsPointwise(g);
+        int ld = nb * pq;
+        Parallel.For(0, groups, () => (direct ? null : new T[(long)crs * ld], nb == 1 ? null : new T[(long)g.KPerGroup * ld]), (ig, _, buf) =>
         {
-            fixed (T* colsPtr = cols)
+            int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
+            fixed (T* colsPtr = buf.Item1)
+            fixed (T* outPtr = buf.Item2)
             {
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    T* xg = x + ((long)n * g.C + grp * g.CPerGroup) * hw;
-                    T* src = xg;
-                    if (!pointwise)
+                    T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+                    if (!direct)
                     {
-                        Im2Col(g, xg, colsPtr);
+                        for (int i = 0; i < cnt; i++)
+                            Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
                         src = colsPtr;
                     }
-                    T* yg = y + ((long)n * g.K + grp * g.KPerGroup) * pq;
-                    GemmT(false, false, g.KPerGroup, pq, crs, 1.0, w + (long)grp * g.KPerGroup * crs, crs, src, pq, 0.0, yg, pq);
+                    T* wg = w + (long)grp * g.KPerGroup * crs;
+                    T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                    if (nb == 1)
+                    {
+                        GemmT(false, false, g.KPerGroup, pq, crs, 1.0, wg, crs, src, pq, 0.0, yg, pq);
+                        continue;
+                    }
+                    GemmT(false, false, g.KPerGroup, cnt * pq, crs, 1.0, wg, crs, src, ld, 0.0, outPtr, ld);
+                    for (int i = 0; i < cnt; i++)
+                        CopyRows(outPtr + (long)i * pq, ld, yg + (long)i * g.K * pq, pq, g.KPerGroup, pq);
                 }
                 if (bias != null)
-                    for (int k = 0; k < g.K; k++)
-                        System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(y + ((long)n * g.K + k) * pq, pq), bias[k], new Span<T>(y + ((long)n * g.K + k) * pq, pq));
+                    for (int i = 0; i < cnt; i++)
+                        for (int k = 0; k < g.K; k++)
+                        {
+                            var row = new Span<T>(y + ((long)(n0 + i) * g.K + k) * pq, pq);
+                            System.Numerics.Tensors.TensorPrimitives.Add(row, bias[k], row);
+                        }
             }
-            return cols;
+            return buf;
         }, _ => { });
     }
 
@@ -84,27 +150,44 @@ public sealed unsafe partial class CpuBackend
     {
         int pq = g.P * g.Q, hw = g.H * g.W;
         int crs = g.CPerGroup * g.R * g.S;
-        bool pointwise = IsPointwise(g);
-        Parallel.For(0, g.N, () => pointwise ? null : new T[(long)crs * pq], (n, _, cols) =>
+        int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
+        bool direct = nb == 1 && IsPointwise(g);
+        int ld = nb * pq;
+        Parallel.For(0, groups, () => (direct ? null : new T[(long)crs * ld], nb == 1 ? null : new T[(long)g.KPerGroup * ld]), (ig, _, buf) =>
         {
-            fixed (T* colsPtr = cols)
+            int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
+            fixed (T* colsPtr = buf.Item1)
+            fixed (T* dyPtr = buf.Item2)
             {
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    T* dxg = dx + ((long)n * g.C + grp * g.CPerGroup) * hw;
-                    T* dyg = dy + ((long)n * g.K + grp * g.KPerGroup) * pq;
+                    T* dxg = dx + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+                    T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
                     T* wg = w + (long)grp * g.KPerGroup * crs;
-                    if (pointwise)
+                    if (direct)
                     {
                         GemmT(true, false, crs, pq, g.KPerGroup, 1.0, wg, crs, dyg, pq, 0.0, dxg, pq);
                         continue;
                     }
-                    GemmT(true, false, crs, pq, g.KPerGroup, 1.0, wg, crs, dyg, pq, 0.0, colsPtr, pq);
-                    new Span<T>(dxg, g.CPerGroup * hw).Clear();
-                    Col2Im(g, colsPtr, dxg);
+                    T* src = dyg;
+                    int srcLd = pq;
+                    if (nb > 1)
+                    {
+                        for (int i = 0; i < cnt; i++)
+                            CopyRows(dyg + (long)i * g.K * pq, pq, dyPtr + (long)i * pq, ld, g.KPerGroup, pq);
+                        src = dyPtr;
+                        srcLd = ld;
+                    }
+                    GemmT(true, false, crs, cnt * pq, g.KPerGroup, 1.0, wg, crs, src, srcLd, 0.0, colsPtr, ld);
+                    for (int i = 0; i < cnt; i++)
+                    {
+                        T* dxi = dxg + (long)i * g.C * hw;
+                        new Span<T>(dxi, g.CPerGroup * hw).Clear();
+                        Col2Im(g, colsPtr + (long)i * pq, ld, dxi);
+                    }
                 }
             }
-            return cols;
+            return buf;
         }, _ => { });
     }
 
@@ -113,40 +196,54 @@ public sealed unsafe partial class CpuBackend
         int pq = g.P * g.Q, hw = g.H * g.W;
         int crs = g.CPerGroup * g.R * g.S;
         long wCount = (long)g.K * crs;
-        bool pointwise = IsPointwise(g);
+        int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
+        bool direct = nb == 1 && IsPointwise(g);
+        int ld = nb * pq;
         new Span<T>(dw, (int)wCount).Clear();
-        // Deterministic sum over images: the images are split into a fixed set of
-        // contiguous chunks (not handed out by the scheduler); each chunk adds its images
-        // in order into its own buffer (chunk 0 straight into dw), and the buffers are
-        // added to dw in chunk order. (Per-thread accumulators summed under a lock, as
-        // before, grouped the images differently from run to run, so the weight gradient,
-        // and every training run built on it, was not bitwise reproducible.)
-        int chunks = Math.Max(1, Math.Min(g.N, Math.Min(Environment.ProcessorCount, 16)));
-        int per = (g.N + chunks - 1) / chunks;
+        // Deterministic sum over images: the image groups are split into a fixed set of
+        // contiguous chunks (not handed out by the scheduler); each chunk adds its groups in
+        // order into its own buffer (chunk 0 straight into dw), and the buffers are added to
+        // dw in chunk order. The grouping depends on the shape and the core count only, so the
+        // weight gradient (and every training run built on it) is bitwise reproducible.
+        int chunks = Math.Max(1, Math.Min(groups, Math.Min(Environment.ProcessorCount, 16)));
+        int per = (groups + chunks - 1) / chunks;
         var partial = new T[chunks][];
         Parallel.For(0, chunks, ch =>
         {
-            int n0 = ch * per, n1 = Math.Min(g.N, n0 + per);
-            var cols = pointwise ? null : new T[(long)crs * pq];
+            int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
+            var cols = direct ? null : new T[(long)crs * ld];
+            var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];
             var own = ch == 0 ? null : new T[wCount];
             partial[ch] = own!;
             fixed (T* colsPtr = cols)
+            fixed (T* dyPtr = dyBuf)
             fixed (T* ownPtr = own)
             {
                 T* acc = ch == 0 ? dw : ownPtr;
-                for (int n = n0; n < n1; n++)
+                for (int ig = g0; ig < g1; ig++)
+                {
+                    int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        T* xg = x + ((long)n * g.C + grp * g.CPerGroup) * hw;
-                        T* src = xg;
-                        if (!pointwise)
+                        T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+                        if (!direct)
                         {
-                            Im2Col(g, xg, colsPtr);
+                            for (int i = 0; i < cnt; i++)
+                                Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
                             src = colsPtr;
                         }
-                        T* dyg = dy + ((long)n * g.K + grp * g.KPerGroup) * pq;
-                        GemmT(false, true, g.KPerGroup, crs, pq, 1.0, dyg, pq, src, pq, 1.0, acc + (long)grp * g.KPerGroup * crs, crs);
+                        T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                        int dyLd = pq;
+                        if (nb > 1)
+                        {
+                            for (int i = 0; i < cnt; i++)
+                                CopyRows(dyg + (long)i * g.K * pq, pq, dyPtr + (long)i * pq, ld, g.KPerGroup, pq);
+                            dyg = dyPtr;
+                            dyLd = ld;
+                        }
+                        GemmT(false, true, g.KPerGroup, crs, cnt * pq, 1.0, dyg, dyLd, src, direct ? pq : ld, 1.0, acc + (long)grp * g.KPerGroup * crs, crs);
                     }
+                }
             }
         });
         var d = new Span<T>(dw, (int)wCount);
@@ -154,15 +251,15 @@ public sealed unsafe partial class CpuBackend
             System.Numerics.Tensors.TensorPrimitives.Add(d, partial[ch], d);
     }
 
-    /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside).</summary>
-    static void Im2Col<T>(in Conv2dGeometry g, T* x, T* cols) where T : unmanaged, INumberBase<T>
+    /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside); cols rows are ld apart.</summary>
+    static void Im2Col<T>(in Conv2dGeometry g, T* x, T* cols, long ld) where T : unmanaged, INumberBase<T>
     {
         int P = g.P, Q = g.Q;
         for (int c = 0; c < g.CPerGroup; c++)
             for (int r = 0; r < g.R; r++)
                 for (int s = 0; s < g.S; s++)
                 {
-                    T* dst = cols + (((long)c * g.R + r) * g.S + s) * P * Q;
+                    T* dst = cols + (((long)c * g.R + r) * g.S + s) * ld;
                     T* plane = x + (long)c * g.H * g.W;
                     for (int p = 0; p < P; p++)
                     {
@@ -194,15 +291,15 @@ public sealed unsafe partial class CpuBackend
                 }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: x[c, ih, iw] += cols[...] (x must be cleared first).</summary>
-    static void Col2Im<T>(in Conv2dGeometry g, T* cols, T* x) where T : unmanaged, INumberBase<T>
+    /// <summary>The adjoint of <see cref="Im2Col"/>: x[c, ih, iw] += cols[...] (x must be cleared first; cols rows are ld apart).</summary>
+    static void Col2Im<T>(in Conv2dGeometry g, T* cols, long ld, T* x) where T : unmanaged, INumberBase<T>
     {
         int P = g.P, Q = g.Q;
         for (int c = 0; c < g.CPerGroup; c++)
             for (int r = 0; r < g.R; r++)
                 for (int s = 0; s < g.S; s++)
                 {
-                    T* src = cols + (((long)c * g.R + r) * g.S + s) * P * Q;
+                    T* src = cols + (((long)c * g.R + r) * g.S + s) * ld;
                     T* plane = x + (long)c * g.H * g.W;
                     for (int p = 0; p < P; p++)
                     {
