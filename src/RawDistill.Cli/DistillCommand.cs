@@ -15,7 +15,7 @@ using RawDistill.Nn.Models;
 using RawDistill.Tensors;
 
 [Verb("distill", HelpText = "Distill a dataset into a small synthetic set with KRR-ST, then evaluate it against baselines (the main job).")]
-public sealed class DistillOptions
+public sealed class DistillOptions : EvaluationFlags
 {
     [Option("method", Default = "krr-st", HelpText = "Distillation method: krr-st.")]
     public string Method { get; set; } = "krr-st";
@@ -100,18 +100,6 @@ public sealed class DistillOptions
 
     [Option("baselines", Default = "random,none", HelpText = "Baselines at the same budget m: random (real subset, teacher targets) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets: the ceiling) | none (random init: the floor). The main job keeps to random,none for its ten-minute budget; rawdistill eval adds kmeans.")]
     public string Baselines { get; set; } = "random,none";
-
-    [Option("full-data-epochs", Default = 5, HelpText = "Pre-training epochs of the full-data baseline.")]
-    public int FullDataEpochs { get; set; } = 5;
-
-    [Option("finetune-epochs", Default = 0, HelpText = "Also fine-tune every pre-trained encoder (new head, SGD 0.01, cosine, crop+flip) for this many epochs; 0 = linear probe only.")]
-    public int FineTuneEpochs { get; set; }
-
-    [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
-    public string FineTuneFractions { get; set; } = "0.01";
-
-    [Option("archs", Default = "convnet", HelpText = EvalSettings.ArchsHelp)]
-    public string Archs { get; set; } = "convnet";
 
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";

@@ -10,7 +10,7 @@ using RawDistill.Methods.Ssl;
 using RawDistill.Nn.Models;
 
 [Verb("eval", HelpText = "Evaluate a distilled set: pre-train fresh encoders on it and on baselines (random/k-means real subsets, full data, no pre-training), then linear-probe (and optionally fine-tune) them.")]
-public sealed class EvalOptions
+public sealed class EvalOptions : EvaluationFlags
 {
     [Option("distilled", Required = true, HelpText = "A distilled.safetensors written by `rawdistill distill`.")]
     public string Distilled { get; set; } = "";
@@ -35,18 +35,6 @@ public sealed class EvalOptions
 
     [Option("baselines", Default = "random,kmeans,none", HelpText = "Baselines at the same budget m: random | kmeans | full (all real images: the ceiling) | none (random init: the floor).")]
     public string Baselines { get; set; } = "random,kmeans,none";
-
-    [Option("full-data-epochs", Default = 5, HelpText = "Pre-training epochs of the full-data baseline.")]
-    public int FullDataEpochs { get; set; } = 5;
-
-    [Option("finetune-epochs", Default = 0, HelpText = "Also fine-tune every pre-trained encoder (new head, SGD 0.01, cosine, crop+flip) for this many epochs; 0 = linear probe only.")]
-    public int FineTuneEpochs { get; set; }
-
-    [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
-    public string FineTuneFractions { get; set; } = "0.01";
-
-    [Option("archs", Default = "convnet", HelpText = EvalSettings.ArchsHelp)]
-    public string Archs { get; set; } = "convnet";
 
     [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: the distilled set's folder).")]
     public string? Out { get; set; }

@@ -78,36 +78,33 @@ public sealed class DistillCliTests
             Assert.Contains("| convnet-4-8 | no pre-training |", archReport);
 
             // A bad evaluation flag fails before any work, naming the flag.
-            var err = new StringWriter();
-            var old = Console.Error;
-            Console.SetError(err);
-            try
-            {
-                Assert.NotEqual(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
-                    "--baselines", "random,best", "--out", allOut]));
-            }
-            finally
-            {
-                Console.SetError(old);
-            }
-            Assert.Contains("--baselines", err.ToString());
-            Assert.Contains("best", err.ToString());
-            Console.SetError(err);
-            try
-            {
-                Assert.NotEqual(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
-                    "--archs", "convnet,resnet50", "--out", allOut]));
-            }
-            finally
-            {
-                Console.SetError(old);
-            }
-            Assert.Contains("--archs: unknown architecture 'resnet50'", err.ToString());
+            string[] evalArgs = ["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data, "--out", allOut];
+            var bad = FailingRun([.. evalArgs, "--baselines", "random,best"]);
+            Assert.Contains("--baselines", bad);
+            Assert.Contains("best", bad);
+            Assert.Contains("--archs: unknown architecture 'resnet50'", FailingRun([.. evalArgs, "--archs", "convnet,resnet50"]));
         }
         finally
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    /// <summary>Runs the CLI expecting a non-zero exit; returns what it wrote to standard error.</summary>
+    static string FailingRun(string[] args)
+    {
+        var err = new StringWriter();
+        var old = Console.Error;
+        Console.SetError(err);
+        try
+        {
+            Assert.NotEqual(0, Cli.CliApp.Run(args));
+        }
+        finally
+        {
+            Console.SetError(old);
+        }
+        return err.ToString();
     }
 }
 

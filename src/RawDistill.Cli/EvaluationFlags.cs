@@ -1,0 +1,23 @@
+namespace RawDistill.Cli;
+
+using CommandLine;
+
+/// <summary>
+/// The evaluation flags `distill` and `eval` share (each verb declares its own seeds,
+/// epochs, fractions and baselines, whose defaults differ). CommandLineParser reads the
+/// inherited options.
+/// </summary>
+public abstract class EvaluationFlags
+{
+    [Option("full-data-epochs", Default = 5, HelpText = "Pre-training epochs of the full-data baseline.")]
+    public int FullDataEpochs { get; set; } = 5;
+
+    [Option("finetune-epochs", Default = 0, HelpText = "Also fine-tune every pre-trained encoder (new head, SGD 0.01, cosine, crop+flip) for this many epochs; 0 = linear probe only.")]
+    public int FineTuneEpochs { get; set; }
+
+    [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
+    public string FineTuneFractions { get; set; } = "0.01";
+
+    [Option("archs", Default = "convnet", HelpText = EvalSettings.ArchsHelp)]
+    public string Archs { get; set; } = "convnet";
+}
