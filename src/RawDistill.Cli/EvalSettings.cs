@@ -22,23 +22,21 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
     /// <summary>Help text of the --archs flag.</summary>
     public const string ArchsHelp = "Architectures to pre-train and evaluate (each gets its own d-dim MSE head): convnet (the distillation ConvNet) | resnet10 | resnet18 | vgg11bn | alexnetbn | mobilenetv2, comma-separated.";
 
-    /// <summary>The architectures, validated, for sets of the distillation ConvNet's input.</summary>
-    public IReadOnlyList<EvalArchitecture> Architectures(ConvNetConfig distillNet)
-    {
-        var names = Archs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (names.Length == 0) throw new CliException("--archs: expected at least one architecture");
-        try
-        {
-            return names.Distinct(StringComparer.OrdinalIgnoreCase).Select(n => EvalArchitecture.Of(n, distillNet)).ToList();
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliException("--archs: " + e.Message);
-        }
-    }
-
     /// <summary>Baseline names the --baselines flag accepts, in report order.</summary>
     public static readonly string[] Known = ["random", "kmeans", "full", "none"];
+
+    /// <summary>The architecture names, validated.</summary>
+    IReadOnlyList<string> ArchNames()
+    {
+        var names = Archs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (names.Count == 0) throw new CliException("--archs: expected at least one architecture");
+        var unknown = names.FirstOrDefault(n => !EvalArchitecture.IsKnown(n));
+        if (unknown != null) throw new CliException($"--archs: unknown architecture '{unknown}'; expected convnet or one of {string.Join(", ", EvalArchitecture.Zoo)}");
+        return names;
+    }
+
+    /// <summary>The architectures for sets of the distillation ConvNet's input.</summary>
+    public IReadOnlyList<EvalArchitecture> Architectures(ConvNetConfig distillNet) => ArchNames().Select(n => EvalArchitecture.Of(n, distillNet)).ToList();
 
     /// <summary>The pre-training options of the protocol.</summary>
     public PretrainOptions Pretrain() => Protocol.ToLowerInvariant() switch
@@ -75,6 +73,6 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
         FineTune();
         DistillCommand.ParseFractions(Fractions, "--fractions");
         DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions");
-        Architectures(new ConvNetConfig(new ImageShape(1, 28), [1]));
+        ArchNames();
     }
 }

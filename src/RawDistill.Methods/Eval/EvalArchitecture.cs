@@ -16,6 +16,9 @@ public sealed record EvalArchitecture(string Name, ImageShape Input, Func<int, G
     /// <summary>Names <see cref="Of"/> accepts besides <c>convnet</c>.</summary>
     public static readonly string[] Zoo = ["resnet10", "resnet18", "vgg11bn", "alexnetbn", "mobilenetv2"];
 
+    /// <summary>Whether <see cref="Of"/> knows <paramref name="name"/> (case-insensitive).</summary>
+    public static bool IsKnown(string name) => name.Equals("convnet", StringComparison.OrdinalIgnoreCase) || Zoo.Contains(name.ToLowerInvariant());
+
     /// <summary>The ConvNet the set was distilled with (its configuration's head is replaced).</summary>
     public static EvalArchitecture ConvNet(ConvNetConfig net) =>
         new("convnet-" + string.Join('-', net.Widths), net.Input, (outputs, rng) => new ConvNet(net with { Outputs = outputs }, rng));
