@@ -324,21 +324,7 @@ public static class BenchCommand
     }
 
     /// <summary>Median wall time in seconds of <paramref name="reps"/> runs after one warm-up, synchronizing the device around each.</summary>
-    static double Median(IBackend backend, int reps, Action run)
-    {
-        run();
-        backend.Synchronize();
-        var times = new double[reps];
-        for (int i = 0; i < reps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            run();
-            backend.Synchronize();
-            times[i] = sw.Elapsed.TotalSeconds;
-        }
-        Array.Sort(times);
-        return times[reps / 2];
-    }
+    static double Median(IBackend backend, int reps, Action run) => Bench.StepBench.MedianMs(backend, 1, reps, run) / 1000;
 
     static void PrintTable(List<BenchRow> rows)
     {

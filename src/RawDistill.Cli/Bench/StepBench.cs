@@ -3,9 +3,7 @@ namespace RawDistill.Cli.Bench;
 using System.Diagnostics;
 using RawDistill.Autodiff;
 using RawDistill.Backends;
-using RawDistill.Backends.Cpu;
 using RawDistill.Data;
-using RawDistill.Data.Augment;
 using RawDistill.Diagnostics.Profiling;
 using RawDistill.Methods.KrrSt;
 using RawDistill.Methods.Ssl;
@@ -80,7 +78,7 @@ public static class StepBench
         // Not part of the step when targets are cached (no augmentation): g over one real batch, for reference.
         var extra = new List<PhaseRow>();
         var idx = Enumerable.Range(0, config.RealBatch).ToArray();
-        double teacherMs = Median(backend, warmup, reps, () =>
+        double teacherMs = MedianMs(backend, Math.Max(1, warmup), reps, () =>
         {
             using var s = TensorScope.Begin();
             using var _ = GradMode.NoGrad();
@@ -140,16 +138,7 @@ public static class StepBench
         Action<IPhaseTimer?> attach, Action step)
     {
         if (reps < 1) throw new ArgumentOutOfRangeException(nameof(reps), "at least one repetition");
-        for (int i = 0; i < warmup; i++) step();
-        backend.Synchronize();
-        var totals = new double[reps];
-        for (int i = 0; i < reps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            step();
-            backend.Synchronize();
-            totals[i] = sw.Elapsed.TotalMilliseconds;
-        }
+        double total = MedianMs(backend, warmup, reps, step);
         var timer = new PhaseTimer(backend);
         var instrumented = new double[reps];
         var sums = new double[reps];
@@ -181,12 +170,13 @@ public static class StepBench
         {
             attach(null);
         }
-        return (MedianOf(totals), MedianOf(instrumented), MedianOf(sums), order.Select(p => new PhaseRow(p, MedianOf(perPhase[p]))).ToList());
+        return (total, MedianOf(instrumented), MedianOf(sums), order.Select(p => new PhaseRow(p, MedianOf(perPhase[p]))).ToList());
     }
 
-    static double Median(IBackend backend, int warmup, int reps, Action run)
+    /// <summary>Median milliseconds of <paramref name="reps"/> runs after <paramref name="warmup"/> untimed ones, synchronizing the device around each.</summary>
+    internal static double MedianMs(IBackend backend, int warmup, int reps, Action run)
     {
-        for (int i = 0; i < Math.Max(1, warmup); i++) run();
+        for (int i = 0; i < warmup; i++) run();
         backend.Synchronize();
         var t = new double[reps];
         for (int i = 0; i < reps; i++)
