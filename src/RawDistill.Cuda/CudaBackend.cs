@@ -175,6 +175,9 @@ public sealed unsafe partial class CudaBackend : IBackend
     // ---- memory -------------------------------------------------------------------
 
     /// <inheritdoc/>
+    public MemoryMeter Memory { get; } = new();
+
+    /// <inheritdoc/>
     public Storage Allocate(DType dtype, long count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);

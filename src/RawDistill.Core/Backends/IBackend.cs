@@ -19,6 +19,9 @@ public interface IBackend : IDisposable
 
     // ---- memory -------------------------------------------------------------------
 
+    /// <summary>Live and peak bytes of this backend's tensor storages (see <see cref="MemoryMeter"/>).</summary>
+    MemoryMeter Memory { get; }
+
     /// <summary>Uninitialized memory for <paramref name="count"/> elements.</summary>
     Storage Allocate(DType dtype, long count);
 

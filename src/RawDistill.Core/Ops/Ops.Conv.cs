@@ -29,12 +29,12 @@ public static partial class Ops
         var y = EmptyLike(x, geo.OutputShape);
         x.Backend.Conv2dForward(geo, x.Storage, w.Storage, bias?.Storage, y.Storage);
         Tensor[] inputs = bias == null ? [x, w] : [x, w, bias];
-        return Record(y, "conv2d", inputs, g =>
+        return Record(y, "conv2d", inputs, (g, need) =>
         {
-            var gx = x.RequiresGrad ? Conv2dBackwardInput(g, w, geo) : null;
-            var gw = w.RequiresGrad ? Conv2dBackwardWeight(x, g, geo) : null;
+            var gx = need[0] ? Conv2dBackwardInput(g, w, geo) : null;
+            var gw = need[1] ? Conv2dBackwardWeight(x, g, geo) : null;
             if (bias == null) return [gx, gw];
-            return [gx, gw, bias.RequiresGrad ? Sum(g, [0, 2, 3]) : null];
+            return [gx, gw, need[2] ? Sum(g, [0, 2, 3]) : null];
         });
     }
 
@@ -47,9 +47,9 @@ public static partial class Ops
         SameFloat("conv2d_backward_input", dy, w);
         var dx = EmptyLike(dy, geo.InputShape);
         dy.Backend.Conv2dBackwardInput(geo, dy.Storage, w.Storage, dx.Storage);
-        return Record(dx, "conv2d_backward_input", [dy, w], gg => [
-            dy.RequiresGrad ? Conv2d(gg, w, null, (geo.StrideH, geo.StrideW), (geo.PadH, geo.PadW), geo.Groups) : null,
-            w.RequiresGrad ? Conv2dBackwardWeight(gg, dy, geo) : null]);
+        return Record(dx, "conv2d_backward_input", [dy, w], (gg, need) => [
+            need[0] ? Conv2d(gg, w, null, (geo.StrideH, geo.StrideW), (geo.PadH, geo.PadW), geo.Groups) : null,
+            need[1] ? Conv2dBackwardWeight(gg, dy, geo) : null]);
     }
 
     /// <summary>
@@ -61,8 +61,8 @@ public static partial class Ops
         SameFloat("conv2d_backward_weight", x, dy);
         var dw = EmptyLike(x, geo.WeightShape);
         x.Backend.Conv2dBackwardWeight(geo, x.Storage, dy.Storage, dw.Storage);
-        return Record(dw, "conv2d_backward_weight", [x, dy], gg => [
-            x.RequiresGrad ? Conv2dBackwardInput(dy, gg, geo) : null,
-            dy.RequiresGrad ? Conv2d(x, gg, null, (geo.StrideH, geo.StrideW), (geo.PadH, geo.PadW), geo.Groups) : null]);
+        return Record(dw, "conv2d_backward_weight", [x, dy], (gg, need) => [
+            need[0] ? Conv2dBackwardInput(dy, gg, geo) : null,
+            need[1] ? Conv2d(x, gg, null, (geo.StrideH, geo.StrideW), (geo.PadH, geo.PadW), geo.Groups) : null]);
     }
 }

@@ -111,32 +111,32 @@ public static partial class Ops
 
     /// <summary>y = a + b. ∂/∂a = Σ_broadcast g, ∂/∂b = Σ_broadcast g.</summary>
     public static Tensor Add(Tensor a, Tensor b) =>
-        Record(BinaryRaw(BinaryOp.Add, a, b), "add", [a, b], g => [SumTo(g, a.Shape), SumTo(g, b.Shape)]);
+        Record(BinaryRaw(BinaryOp.Add, a, b), "add", [a, b], (g, need) => [need[0] ? SumTo(g, a.Shape) : null, need[1] ? SumTo(g, b.Shape) : null]);
 
     /// <summary>y = a − b. ∂/∂a = Σ g, ∂/∂b = −Σ g.</summary>
     public static Tensor Sub(Tensor a, Tensor b) =>
-        Record(BinaryRaw(BinaryOp.Sub, a, b), "sub", [a, b], g => [SumTo(g, a.Shape), b.RequiresGrad ? Neg(SumTo(g, b.Shape)) : null]);
+        Record(BinaryRaw(BinaryOp.Sub, a, b), "sub", [a, b], (g, need) => [need[0] ? SumTo(g, a.Shape) : null, need[1] ? Neg(SumTo(g, b.Shape)) : null]);
 
     /// <summary>y = a·b. ∂/∂a = Σ g·b, ∂/∂b = Σ g·a.</summary>
     public static Tensor Mul(Tensor a, Tensor b) =>
-        Record(BinaryRaw(BinaryOp.Mul, a, b), "mul", [a, b], g => [
-            a.RequiresGrad ? SumTo(Mul(g, b), a.Shape) : null,
-            b.RequiresGrad ? SumTo(Mul(g, a), b.Shape) : null]);
+        Record(BinaryRaw(BinaryOp.Mul, a, b), "mul", [a, b], (g, need) => [
+            need[0] ? SumTo(Mul(g, b), a.Shape) : null,
+            need[1] ? SumTo(Mul(g, a), b.Shape) : null]);
 
     /// <summary>y = a / b. ∂/∂a = Σ g / b, ∂/∂b = −Σ g·a / b².</summary>
     public static Tensor Div(Tensor a, Tensor b) =>
-        Record(BinaryRaw(BinaryOp.Div, a, b), "div", [a, b], g => [
-            a.RequiresGrad ? SumTo(Div(g, b), a.Shape) : null,
-            b.RequiresGrad ? SumTo(Neg(Div(Mul(g, a), Mul(b, b))), b.Shape) : null]);
+        Record(BinaryRaw(BinaryOp.Div, a, b), "div", [a, b], (g, need) => [
+            need[0] ? SumTo(Div(g, b), a.Shape) : null,
+            need[1] ? SumTo(Neg(Div(Mul(g, a), Mul(b, b))), b.Shape) : null]);
 
     /// <summary>y = max(a, b). The gradient goes to a where a ≥ b, else to b.</summary>
     public static Tensor Maximum(Tensor a, Tensor b)
     {
         var y = BinaryRaw(BinaryOp.Max, a, b);
-        return Record(y, "maximum", [a, b], g =>
+        return Record(y, "maximum", [a, b], (g, need) =>
         {
             var takeA = BinaryRaw(BinaryOp.GreaterEqual, a, b);
-            return [SumTo(Mul(g, takeA), a.Shape), SumTo(Mul(g, Affine(takeA, -1, 1, record: false)), b.Shape)];
+            return [need[0] ? SumTo(Mul(g, takeA), a.Shape) : null, need[1] ? SumTo(Mul(g, Affine(takeA, -1, 1, record: false)), b.Shape) : null];
         });
     }
 
@@ -144,10 +144,10 @@ public static partial class Ops
     public static Tensor Minimum(Tensor a, Tensor b)
     {
         var y = BinaryRaw(BinaryOp.Min, a, b);
-        return Record(y, "minimum", [a, b], g =>
+        return Record(y, "minimum", [a, b], (g, need) =>
         {
             var takeA = BinaryRaw(BinaryOp.GreaterEqual, b, a);
-            return [SumTo(Mul(g, takeA), a.Shape), SumTo(Mul(g, Affine(takeA, -1, 1, record: false)), b.Shape)];
+            return [need[0] ? SumTo(Mul(g, takeA), a.Shape) : null, need[1] ? SumTo(Mul(g, Affine(takeA, -1, 1, record: false)), b.Shape) : null];
         });
     }
 
@@ -179,6 +179,6 @@ public static partial class Ops
             a.Backend.Select(m.Storage, ea.Storage, eb.Storage, y.Storage, y.Numel);
         }
         var inverse = Affine(mask, -1, 1, record: false);
-        return Record(y, "where", [a, b], g => [SumTo(Mul(g, mask), a.Shape), SumTo(Mul(g, inverse), b.Shape)]);
+        return Record(y, "where", [a, b], (g, need) => [need[0] ? SumTo(Mul(g, mask), a.Shape) : null, need[1] ? SumTo(Mul(g, inverse), b.Shape) : null]);
     }
 }

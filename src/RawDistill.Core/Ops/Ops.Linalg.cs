@@ -50,13 +50,13 @@ public static partial class Ops
         if (b.Rank != 2 || b.Shape[0] != l.Shape[0]) throw new ArgumentException($"triangular_solve: right-hand side {b.Describe()} does not match {l.Describe()}");
         var x = EmptyLike(b, b.Shape);
         l.Backend.TriangularSolve(l.Storage, l.Shape[0], b.Storage, b.Shape[1], x.Storage, transpose);
-        return Record(x, "triangular_solve", [l, b], g =>
+        return Record(x, "triangular_solve", [l, b], (g, need) =>
         {
             var gb = TriangularSolve(l, g, !transpose);
             Tensor? gl = null;
-            if (l.RequiresGrad)
+            if (need[0])
                 gl = Neg(Tril(transpose ? MatMul(x, gb, transB: true) : MatMul(gb, x, transB: true), 0));
-            return [gl, b.RequiresGrad ? gb : null];
+            return [gl, need[1] ? gb : null];
         });
     }
 

@@ -32,9 +32,9 @@ public static partial class Ops
         else
             a.Backend.Gemm(new GemmArgs(transA, transB, m, n, k, 1.0, 0, ac, 0, bc, 0.0, 0, n,
                 batch, a.Rank == 3 ? (long)ar * ac : 0, b.Rank == 3 ? (long)br * bc : 0, (long)m * n), a.Storage, b.Storage, y.Storage);
-        return Record(y, "matmul", [a, b], g => [
-            a.RequiresGrad ? SumToRank(transA ? MatMul(b, g, transB, true) : MatMul(g, b, false, !transB), a.Rank) : null,
-            b.RequiresGrad ? SumToRank(transB ? MatMul(g, a, true, transA) : MatMul(a, g, !transA, false), b.Rank) : null]);
+        return Record(y, "matmul", [a, b], (g, need) => [
+            need[0] ? SumToRank(transA ? MatMul(b, g, transB, true) : MatMul(g, b, false, !transB), a.Rank) : null,
+            need[1] ? SumToRank(transB ? MatMul(g, a, true, transA) : MatMul(a, g, !transA, false), b.Rank) : null]);
     }
 
     /// <summary>A 2-D operand used by every batch gets the batch-summed gradient.</summary>

@@ -1,5 +1,6 @@
 namespace RawDistill;
 
+using RawDistill.Autodiff;
 using RawDistill.Tensors;
 
 // Layout operations: reshape (a view), permute/transpose, slice, concat, row gather.
@@ -76,11 +77,11 @@ public static partial class Ops
         x.Backend.CopyBlocks(x.Storage, start * inner, x.Shape[axis] * inner, y.Storage, 0, length * inner, outer, length * inner);
         if (!x.DType.IsFloat()) return y;
         int full = x.Shape[axis];
-        return Record(y, "slice", [x], g => [SliceBackward(g, axis, start, full)]);
+        return Record(y, "slice", [x], (g, _) => [SliceBackward(g, axis, start, full)], new SliceOf(axis, start, length, full));
     }
 
     /// <summary>Zeros of the full size with g written at [start, start+len) of the axis. ∂/∂g = slice of the incoming gradient.</summary>
-    static Tensor SliceBackward(Tensor g, int axis, int start, int full)
+    internal static Tensor SliceBackward(Tensor g, int axis, int start, int full)
     {
         var shape = (int[])g.Shape.Clone();
         int length = shape[axis];
@@ -117,7 +118,7 @@ public static partial class Ops
             offset += len;
         }
         if (!y.DType.IsFloat()) return y;
-        return Record(y, "concat", xs, g => xs.Select((x, i) => (Tensor?)Slice(g, axis, starts[i], x.Shape[axis])).ToArray());
+        return Record(y, "concat", xs, (g, need) => xs.Select((x, i) => need[i] ? Slice(g, axis, starts[i], x.Shape[axis]) : null).ToArray());
     }
 
     /// <summary>Stacks same-shaped tensors along a new leading axis.</summary>

@@ -13,19 +13,30 @@ using RawDistill.Tensors;
 /// </summary>
 public static partial class Ops
 {
-    /// <summary>Attaches a backward rule to y when recording is on and any input needs gradients.</summary>
-    internal static Tensor Record(Tensor y, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    /// <summary>
+    /// Attaches a backward rule to y when recording is on and any input needs gradients. The
+    /// rule gets the mask of the inputs this backward call needs and computes only those.
+    /// </summary>
+    internal static Tensor Record(Tensor y, string op, Tensor[] inputs, Func<Tensor, GradMask, Tensor?[]> backward, SliceOf? slice = null)
     {
+        OpCounter.Hit(op);
         if (!GradMode.IsEnabled) return y;
         foreach (var x in inputs)
         {
             if (x.RequiresGrad)
             {
-                y.GradFn = new GradNode(op, inputs, backward);
+                y.GradFn = new GradNode(op, inputs, backward, slice);
                 return y;
             }
         }
         return y;
+    }
+
+    /// <summary>A single-input rule: it runs only when its input's gradient is needed, so it needs no mask.</summary>
+    internal static Tensor Record(Tensor y, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    {
+        if (inputs.Length != 1) throw new ArgumentException($"{op}: a rule over {inputs.Length} inputs must take the gradient mask");
+        return Record(y, op, inputs, (g, _) => backward(g));
     }
 
     internal static void SameBackend(string op, Tensor a, Tensor b)
@@ -53,6 +64,17 @@ public static partial class Ops
     {
         x.Storage.AddRef();
         return new Tensor(x.Storage, x.Shape);
+    }
+
+    /// <summary>
+    /// The same values and memory as x, recorded as an identity (∂/∂x = g): a tensor that
+    /// is differentiable like x but distinct from it, so a gradient can be asked for with
+    /// respect to this use of x alone.
+    /// </summary>
+    internal static Tensor Alias(Tensor x)
+    {
+        x.Storage.AddRef();
+        return Record(new Tensor(x.Storage, x.Shape), "alias", [x], g => [g]);
     }
 
     /// <summary>A copy with its own memory; gradients flow through it unchanged.</summary>

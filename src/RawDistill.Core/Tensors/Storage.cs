@@ -16,6 +16,7 @@ public abstract class Storage
         Backend = backend;
         DType = dtype;
         Count = count;
+        backend.Memory.Allocated(Bytes);
     }
 
     /// <summary>The backend that owns this memory.</summary>
@@ -33,6 +34,9 @@ public abstract class Storage
     /// <summary>True once the memory has been returned to the backend.</summary>
     public bool IsReleased => Volatile.Read(ref _refs) <= 0;
 
+    /// <summary>True while more than one tensor uses this memory (views, detached aliases): not safe to update in place.</summary>
+    internal bool IsShared => Volatile.Read(ref _refs) > 1;
+
     internal void AddRef()
     {
         if (Interlocked.Increment(ref _refs) <= 1)
@@ -42,7 +46,11 @@ public abstract class Storage
     internal void Release()
     {
         int r = Interlocked.Decrement(ref _refs);
-        if (r == 0) Free();
+        if (r == 0)
+        {
+            Backend.Memory.Released(Bytes);
+            Free();
+        }
     }
 
     /// <summary>Returns the memory to the backend. Called exactly once.</summary>

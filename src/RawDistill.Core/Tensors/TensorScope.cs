@@ -38,6 +38,18 @@ public sealed class TensorScope : IDisposable
 
     internal static void Track(Tensor t) => _current?._tensors.Add(t);
 
+    /// <summary>
+    /// Takes a tensor out of this scope's care if this scope created (or was handed) it,
+    /// without disposing it; the caller then owns it. False when the scope does not hold it.
+    /// </summary>
+    internal bool Release(Tensor t)
+    {
+        int i = _tensors.LastIndexOf(t);
+        if (i < 0) return false;
+        _tensors.RemoveAt(i);
+        return true;
+    }
+
     internal static void Untrack(Tensor t)
     {
         for (var s = _current; s != null; s = s._parent)

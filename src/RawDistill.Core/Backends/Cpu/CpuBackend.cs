@@ -24,6 +24,9 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void ReleaseCachedMemory() => Pool.Trim(0);
 
     /// <inheritdoc/>
+    public MemoryMeter Memory { get; } = new();
+
+    /// <inheritdoc/>
     public string Name => "cpu";
 
     /// <inheritdoc/>
