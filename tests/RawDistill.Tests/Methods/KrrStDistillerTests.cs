@@ -98,6 +98,34 @@ public sealed class KrrStDistillerTests
         Close(f.GetF64("krr_step.grad_y_syn"), gy.ToArray<float>(), 2e-3, "∂L/∂Y_s");
     }
 
+    [Fact]
+    public void OuterStepBackwardRunsNoConvWeightGradient()
+    {
+        // The pool model's parameters require gradients (they are trained between outer
+        // steps), but the outer step asks only for ∂L/∂X_s and ∂L/∂Y_s: no conv weight
+        // gradient, no bias or norm-parameter gradient may be computed.
+        using var teacher = new LinearTeacher();
+        using var d = new KrrStDistiller(Tiny() with { PoolSize = 1 }, Data(20), Norm, teacher.Embed, D, "test");
+        using var scope = TensorScope.Begin();
+        var xr = d.Normalize(Tensor.Uniform([10, 1, Size, Size], 0, 1, new Generator(4)));
+        var yr = Tensor.Uniform([10, D], -1, 1, new Generator(5));
+        using (var ops = OpCounter.Begin())
+        {
+            d.LossAndGradients(0, xr, yr);
+            Assert.Equal(0, ops["conv2d_backward_weight"]);
+            Assert.True(ops["conv2d_backward_input"] >= 2, $"the X_s gradient goes through both convolutions: {ops["conv2d_backward_input"]}");
+        }
+        // The same graph differentiated for the parameters too does run them: the counter sees them.
+        var net = d.Pool[0].Net;
+        net.Eval();
+        var loss = KrrOuterLoss.Compute(net.Embed(d.Normalize(d.XSyn)), net.Embed(xr), d.YSyn, yr, 1e-2);
+        using (var ops = OpCounter.Begin())
+        {
+            Autograd.Grad([loss], [d.XSyn, .. net.Parameters()]);
+            Assert.Equal(4, ops["conv2d_backward_weight"]); // two convolutions, each on the synthetic and the real branch
+        }
+    }
+
     static void Close(double[] expected, float[] actual, double tol, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
