@@ -14,7 +14,7 @@ using RawDistill.Tensors;
 [Verb("bench", HelpText = "Time the engine: kernels (llm.c-style profiler: validate vs CPU, block sweep, L2 flush, events, % of peak), krr-step / bt-step (one step by phase), gemm, conv, convnet.")]
 public sealed class BenchOptions
 {
-    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: kernels | krr-step | bt-step | gemm | conv | convnet (a whole ConvNet-128-256-512-BN training step).")]
+    [Value(0, MetaName = "target", Required = true, HelpText = "What to time: kernels | krr-step | bt-step | mkdt-step (MKDT's inner step and outer iteration: time and peak memory) | gemm | conv | convnet (a whole ConvNet-128-256-512-BN training step).")]
     public string Target { get; set; } = "";
 
     [Option("size", Default = "256,512,1024", HelpText = "gemm: comma-separated square sizes n (C = A·B with n×n operands).")]
@@ -25,6 +25,9 @@ public sealed class BenchOptions
 
     [Option("config", Default = "fmnist", HelpText = "krr-step, bt-step: fmnist (the CPU defaults of `rawdistill distill`: 28x28x1, m 100, B 256, ConvNet-32-64-128, ConvNet teacher) | cifar100 (reference: 32x32x3, m 1000, B 1024, ConvNet-128-256-512-BN, ResNet-18 teacher).")]
     public string Config { get; set; } = "fmnist";
+
+    [Option("unroll", Default = 40, HelpText = "mkdt-step: inner steps N of the whole rematerialized outer iteration it also measures (0 skips it).")]
+    public int Unroll { get; set; }
 
     [Option("warmup", Default = 1, HelpText = "krr-step, bt-step: untimed steps first.")]
     public int Warmup { get; set; } = 1;
@@ -78,13 +81,15 @@ public static class BenchCommand
             case "krr-step":
             case "bt-step":
                 return Step(backend, o);
+            case "mkdt-step":
+                return MkdtStep(backend, o);
         }
         var rows = o.Target.ToLowerInvariant() switch
         {
             "gemm" => Gemm(backend, dtype, ParseSizes(o.Sizes), o.Reps),
             "conv" => Conv(backend, dtype, o.Batch, o.Reps),
             "convnet" => ConvNetStep(backend, dtype, o.Batch, o.Reps),
-            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected kernels, krr-step, bt-step, gemm, conv or convnet"),
+            _ => throw new CliException($"bench: unknown target '{o.Target}'; expected kernels, krr-step, bt-step, mkdt-step, gemm, conv or convnet"),
         };
         Console.WriteLine($"device {backend.Name}, dtype {o.DType}, median of {o.Reps} after a warm-up");
         PrintTable(rows);
@@ -181,6 +186,52 @@ public static class BenchCommand
         if (o.Json != null)
         {
             AtomicFile.WriteAllText(o.Json, StepJson(r));
+            Console.WriteLine($"wrote {o.Json}");
+        }
+        return 0;
+    }
+
+    static int MkdtStep(IBackend backend, BenchOptions o)
+    {
+        // --config keeps its krr-step default (fmnist); mkdt-step's shapes are the reference unless tiny is asked for.
+        var shapes = MkdtStepShapes.Get(o.Config.Equals("fmnist", StringComparison.OrdinalIgnoreCase) ? "reference" : o.Config);
+        if (o.Unroll < 0) throw new CliException("--unroll: expected zero or more inner steps");
+        Console.WriteLine($"mkdt-step on {backend.Name}: {shapes.Name} (student ConvNet-{shapes.Width}x{shapes.Depth} instance norm, " +
+            $"{shapes.Channels}x{shapes.Size}x{shapes.Size}, d {shapes.FeatureDim}, m {shapes.Images}, batch {shapes.Batch}); median of {o.Reps} after a warm-up");
+        Console.WriteLine("memory: bytes of live tensor storages above the start (the backend's MemoryMeter), peak and held after the step");
+        var previous = Tensor.DefaultBackend;
+        List<MkdtStepRow> rows;
+        try
+        {
+            Tensor.DefaultBackend = backend;
+            rows = MkdtStepBench.Run(backend, shapes, o.Reps, o.Unroll, Console.Out);
+        }
+        finally
+        {
+            Tensor.DefaultBackend = previous;
+        }
+        Console.WriteLine();
+        Console.WriteLine($"| {"phase",-48} | {"ms",10} | {"peak",10} | {"held",10} |");
+        Console.WriteLine($"| {new string('-', 48)} | {new string('-', 10)}:| {new string('-', 10)}:| {new string('-', 10)}:|");
+        foreach (var r in rows)
+            Console.WriteLine($"| {r.Phase,-48} | {r.Ms,10:F0} | {MemoryMeter.Format(r.PeakBytes),10} | {(r.HeldBytes > 0 ? MemoryMeter.Format(r.HeldBytes) : "-"),10} |");
+        if (o.Json != null)
+        {
+            var doc = new
+            {
+                bench = "mkdt-step",
+                config = shapes.Name,
+                device = backend.Name,
+                cpu = CpuModel(),
+                threads = Environment.ProcessorCount,
+                date = DateTime.UtcNow.ToString("o"),
+                reps = o.Reps,
+                unroll = o.Unroll,
+                shapes,
+                memory = "bytes of live tensor storages above the start (MemoryMeter); scratch (im2col, GEMM packing) excluded",
+                rows = rows.Select(r => new { phase = r.Phase, ms = r.Ms, peak_bytes = r.PeakBytes, held_bytes = r.HeldBytes, notes = r.Notes }),
+            };
+            AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, JsonOut));
             Console.WriteLine($"wrote {o.Json}");
         }
         return 0;

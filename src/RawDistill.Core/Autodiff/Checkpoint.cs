@@ -20,15 +20,25 @@ using RawDistill.Tensors;
 public static class Checkpoint
 {
     /// <summary>Runs <paramref name="segment"/> on <paramref name="inputs"/>, recorded as one rematerialized node.</summary>
-    public static Tensor Run(string name, Func<Tensor[], Tensor> segment, params Tensor[] inputs)
+    public static Tensor Run(string name, Func<Tensor[], Tensor> segment, params Tensor[] inputs) => Fused(name, segment, segment, inputs);
+
+    /// <summary>
+    /// A fused operation: y = <paramref name="fast"/>(inputs) (typically one backend
+    /// primitive), differentiated through <paramref name="composite"/>, the same function
+    /// written with differentiable ops and recomputed from the saved inputs when its
+    /// gradient is needed. The graph keeps only the inputs, and gradients of every order
+    /// are those of the composite.
+    /// </summary>
+    public static Tensor Fused(string name, Func<Tensor[], Tensor> fast, Func<Tensor[], Tensor> composite, params Tensor[] inputs)
     {
+        var segment = composite;
         Tensor y;
         // The forward sees detached aliases: nothing it records reaches the caller's graph,
         // and everything it allocates dies with the scope except the output.
         using (var scope = TensorScope.Begin())
         {
             var aliases = Array.ConvertAll(inputs, Ops.Detach);
-            var output = segment(aliases);
+            var output = fast(aliases);
             y = Array.Exists(aliases, a => ReferenceEquals(a, output)) || output.GradFn != null || !scope.Release(output)
                 ? Ops.Clone(Ops.Detach(output))
                 : output;

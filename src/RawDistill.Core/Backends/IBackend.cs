@@ -106,6 +106,25 @@ public interface IBackend : IDisposable
     /// <summary>dw = the weight gradient of conv2d for input x and output gradient dy (overwrites dw).</summary>
     void Conv2dBackwardWeight(in Conv2dGeometry g, Storage x, Storage dy, Storage dw);
 
+    // ---- normalization -------------------------------------------------------------
+
+    /// <summary>
+    /// Group normalization y = (x − μ)·rstd·γ + β per (sample, group) block, with
+    /// μ = mean and rstd = 1/√(biased variance + eps) of the block, written to
+    /// <paramref name="mean"/> and <paramref name="rstd"/> [N·G] for the backward. γ and β
+    /// ([C]) may be null (no affine).
+    /// </summary>
+    void GroupNormForward(in GroupNormGeometry g, Storage x, Storage? gamma, Storage? beta, Storage y, Storage mean, Storage rstd);
+
+    /// <summary>
+    /// The gradients of <see cref="GroupNormForward"/> for output gradient dy, from the
+    /// forward's mean and rstd: dx = rstd·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) over each
+    /// block (x̂ = (x − μ)·rstd), and when not null dγ = Σ_{n,s} dy·x̂, dβ = Σ_{n,s} dy per
+    /// channel. dx may be null when only the parameter gradients are wanted.
+    /// </summary>
+    void GroupNormBackward(in GroupNormGeometry g, Storage dy, Storage x, Storage? gamma, Storage mean, Storage rstd,
+        Storage? dx, Storage? dgamma, Storage? dbeta);
+
     /// <summary>Average pooling (zero padding counts toward the divisor).</summary>
     void AvgPool2dForward(in Pool2dGeometry g, Storage x, Storage y);
 

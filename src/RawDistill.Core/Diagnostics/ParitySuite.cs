@@ -66,6 +66,8 @@ public static class ParitySuite
             new("batch norm 1d (train)", [[8, 5], [5], [5]], x => Ops.BatchNorm(x[0], x[1], x[2], null, null, training: true)),
             new("group norm 2 groups", [[2, 6, 4, 5], [6], [6]], x => Ops.GroupNorm(x[0], 2, x[1], x[2])),
             new("instance norm", [[2, 4, 5, 5], [4], [4]], x => Ops.GroupNorm(x[0], 4, x[1], x[2])),
+            new("group norm second order (its ∂/∂x, γ differentiated)", [[2, 6, 3, 4], [6], [6]], x =>
+                Autodiff.Autograd.Grad([Ops.Sum(Ops.Square(Ops.GroupNorm(x[0], 3, x[1], x[2])))], [x[0]], createGraph: true)[0]),
             new("softmax", [[6, 10]], x => Ops.Softmax(x[0])),
             new("log_softmax", [[6, 10]], x => Ops.LogSoftmax(x[0])),
             new("cross entropy", [[6, 5]], x => Ops.CrossEntropy(x[0], Tensor.From<int>([0, 4, 2, 1, 3, 2], [6], x[0].Backend))),

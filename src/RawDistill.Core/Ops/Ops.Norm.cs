@@ -1,6 +1,7 @@
 namespace RawDistill;
 
 using RawDistill.Autodiff;
+using RawDistill.Backends;
 using RawDistill.Tensors;
 
 // Normalization layers, composed from differentiable ops so their gradients (and the
@@ -52,10 +53,94 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// Group normalization of [N, C, H, W]: statistics per sample over each group of
+    /// Group normalization of [N, C, ...]: statistics per sample over each group of
     /// C/groups channels (groups = C is instance norm), then a per-channel affine.
+    /// One backend primitive forward, which keeps only the per-group mean and reciprocal
+    /// standard deviation besides its input (the composite form records about five
+    /// full-size tensors). Backward:
+    ///   ∂/∂x = rstd·(g·γ − mean(g·γ) − x̂·mean(g·γ·x̂)),  ∂/∂γ = Σ g·x̂,  ∂/∂β = Σ g
+    /// (means over each group, sums over samples and space), by the backend primitive when
+    /// no graph is built; under createGraph ∂/∂x and ∂/∂γ are fused ops whose own gradients
+    /// are those of the composite form (<see cref="GroupNormComposite"/>), so every order is exact.
     /// </summary>
     public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, double eps = 1e-5)
+    {
+        NeedFloat("group_norm", x);
+        if (x.Rank < 2) throw new ArgumentException($"group_norm: expected [N, C, ...], got {x.Describe()}");
+        int n = x.Shape[0], c = x.Shape[1];
+        if (groups <= 0 || c % groups != 0) throw new ArgumentException($"group_norm: {groups} groups do not divide {c} channels");
+        foreach (var p in new[] { gamma, beta })
+            if (p != null)
+            {
+                SameFloat("group_norm", x, p);
+                if (p.Rank != 1 || p.Shape[0] != c) throw new ArgumentException($"group_norm: affine parameter {p.Describe()} must be [{c}]");
+            }
+        var geo = new GroupNormGeometry(n, c, x.Numel / Math.Max(1, (long)n * c), groups, eps);
+        if (x.Numel == 0) return GroupNormComposite(x, groups, gamma, beta, eps);
+        var y = EmptyLike(x, x.Shape);
+        var mean = EmptyLike(x, [geo.Blocks]);
+        var rstd = EmptyLike(x, [geo.Blocks]);
+        x.Backend.GroupNormForward(geo, x.Storage, gamma?.Storage, beta?.Storage, y.Storage, mean.Storage, rstd.Storage);
+        Tensor[] inputs = [x, .. gamma == null ? Array.Empty<Tensor>() : [gamma], .. beta == null ? Array.Empty<Tensor>() : [beta]];
+        int gi = gamma == null ? -1 : 1, bi = beta == null ? -1 : inputs.Length - 1;
+        var paramAxes = Enumerable.Range(0, x.Rank).Where(a => a != 1).ToArray();
+        return Record(y, "group_norm", inputs, (g, need) =>
+        {
+            var r = new Tensor?[inputs.Length];
+            bool wantX = need[0], wantG = gi >= 0 && need[gi], wantB = bi >= 0 && need[bi];
+            if (!GradMode.IsEnabled)
+            {
+                // First order only: the primitive, from the saved statistics.
+                var dx = wantX ? EmptyLike(x, x.Shape) : null;
+                var dg = wantG ? EmptyLike(x, [c]) : null;
+                var db = wantB ? EmptyLike(x, [c]) : null;
+                x.Backend.GroupNormBackward(geo, g.Storage, x.Storage, gamma?.Storage, mean.Storage, rstd.Storage, dx?.Storage, dg?.Storage, db?.Storage);
+                r[0] = dx;
+                if (wantG) r[gi] = dg;
+                if (wantB) r[bi] = db;
+                return r;
+            }
+            if (wantX)
+                r[0] = gamma == null
+                    ? Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mean, rstd, dx: true),
+                        a => GroupNormInputGradComposite(a[0], a[1], null, groups, eps), g, x)
+                    : Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], a[2], mean, rstd, dx: true),
+                        a => GroupNormInputGradComposite(a[0], a[1], a[2], groups, eps), g, x, gamma);
+            if (wantG)
+                r[gi] = Autodiff.Checkpoint.Fused("group_norm_backward_weight", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mean, rstd, dx: false),
+                    a => Sum(Mul(a[0], GroupNormComposite(a[1], groups, null, null, eps)), paramAxes), g, x);
+            if (wantB) r[bi] = Sum(g, paramAxes);
+            return r;
+        });
+    }
+
+    /// <summary>dx (dx: true) or dγ (dx: false) of group norm by the backend primitive, from the forward's statistics of x.</summary>
+    static Tensor GroupNormBackwardPrimitive(GroupNormGeometry geo, Tensor g, Tensor x, Tensor? gamma, Tensor mean, Tensor rstd, bool dx)
+    {
+        var result = EmptyLike(x, dx ? x.Shape : [geo.C]);
+        x.Backend.GroupNormBackward(geo, g.Storage, x.Storage, gamma?.Storage, mean.Storage, rstd.Storage,
+            dx ? result.Storage : null, dx ? null : result.Storage, null);
+        return result;
+    }
+
+    /// <summary>
+    /// ∂⟨g, GroupNorm(x)⟩/∂x written with differentiable ops (the composite forward
+    /// differentiated with createGraph), so its own derivatives in g, x and γ are exact.
+    /// </summary>
+    static Tensor GroupNormInputGradComposite(Tensor g, Tensor x, Tensor? gamma, int groups, double eps)
+    {
+        var xl = x;
+        if (!x.RequiresGrad)
+        {
+            xl = Detach(x);
+            xl.RequiresGrad = true;
+        }
+        using (GradMode.Set(true))
+            return Autograd.Grad([GroupNormComposite(xl, groups, gamma, null, eps)], [xl], [g], createGraph: true)[0];
+    }
+
+    /// <summary>Group normalization composed of differentiable primitives (the reference and the rules' second-order form).</summary>
+    internal static Tensor GroupNormComposite(Tensor x, int groups, Tensor? gamma, Tensor? beta, double eps = 1e-5)
     {
         NeedFloat("group_norm", x);
         if (x.Rank < 2) throw new ArgumentException($"group_norm: expected [N, C, ...], got {x.Describe()}");

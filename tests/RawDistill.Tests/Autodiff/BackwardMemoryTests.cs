@@ -88,6 +88,20 @@ public sealed class BackwardMemoryTests
     }
 
     [Fact]
+    public void RecordedGroupNormKeepsOnlyItsOutputAndStatistics()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Randn(30, [4, 8, 16, 16]);
+        var gamma = Uniform(31, [8], 0.5, 1.5);
+        x.RequiresGrad = true;
+        gamma.RequiresGrad = true;
+        var meter = x.Backend.Memory;
+        long before = meter.LiveBytes;
+        var y = Ops.GroupNorm(x, 8, gamma, null);
+        Assert.Equal(y.Storage.Bytes + 2 * 4 * 8 * sizeof(double), meter.LiveBytes - before);
+    }
+
+    [Fact]
     public void MemoryMeterCountsLiveAndPeakBytes()
     {
         var meter = Tensor.DefaultBackend.Memory;
