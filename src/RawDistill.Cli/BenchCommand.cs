@@ -211,10 +211,10 @@ public static class BenchCommand
             Tensor.DefaultBackend = previous;
         }
         Console.WriteLine();
-        Console.WriteLine($"| {"phase",-48} | {"ms",10} | {"peak",10} | {"held",10} |");
-        Console.WriteLine($"| {new string('-', 48)} | {new string('-', 10)}:| {new string('-', 10)}:| {new string('-', 10)}:|");
+        Console.WriteLine($"| {"phase",-48} | {"ms",10} | {"peak",10} | {"held",10} | {"peak RSS Δ",10} |");
+        Console.WriteLine($"| {new string('-', 48)} | {new string('-', 10)}:| {new string('-', 10)}:| {new string('-', 10)}:| {new string('-', 10)}:|");
         foreach (var r in rows)
-            Console.WriteLine($"| {r.Phase,-48} | {r.Ms,10:F0} | {MemoryMeter.Format(r.PeakBytes),10} | {(r.HeldBytes > 0 ? MemoryMeter.Format(r.HeldBytes) : "-"),10} |");
+            Console.WriteLine($"| {r.Phase,-48} | {r.Ms,10:F0} | {MemoryMeter.Format(r.PeakBytes),10} | {(r.HeldBytes > 0 ? MemoryMeter.Format(r.HeldBytes) : "-"),10} | {(r.PeakRssBytes >= 0 ? MemoryMeter.Format(r.PeakRssBytes) : "n/a"),10} |");
         if (o.Json != null)
         {
             var doc = new
@@ -229,7 +229,8 @@ public static class BenchCommand
                 unroll = o.Unroll,
                 shapes,
                 memory = "bytes of live tensor storages above the start (MemoryMeter); scratch (im2col, GEMM packing) excluded",
-                rows = rows.Select(r => new { phase = r.Phase, ms = r.Ms, peak_bytes = r.PeakBytes, held_bytes = r.HeldBytes, notes = r.Notes }),
+                rss = "peak resident set above the resident set at the start of each phase (/proc VmHWM after clear_refs 5), -1 where unavailable",
+                rows = rows.Select(r => new { phase = r.Phase, ms = r.Ms, peak_bytes = r.PeakBytes, held_bytes = r.HeldBytes, peak_rss_bytes = r.PeakRssBytes, notes = r.Notes }),
             };
             AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, JsonOut));
             Console.WriteLine($"wrote {o.Json}");
@@ -255,6 +256,7 @@ public static class BenchCommand
         extra = r.Extra.Select(p => new { phase = p.Phase, median_ms = p.MedianMs }),
         shapes = r.Shapes,
         notes = r.Notes,
+        peak_bytes = r.PeakBytes,
     }, JsonOut);
 
     static string CpuModel()
@@ -284,7 +286,7 @@ public static class BenchCommand
     }
 
     /// <summary>One timed case: name, shape, median seconds and the derived throughputs.</summary>
-    public sealed record BenchRow(string Case, string Shape, double MedianMs, double Gflops, double ImagesPerSecond);
+    public sealed record BenchRow(string Case, string Shape, double MedianMs, double Gflops, double ImagesPerSecond, long PeakBytes = -1);
 
     static List<BenchRow> Gemm(IBackend backend, DType dtype, int[] sizes, int reps)
     {
@@ -370,8 +372,10 @@ public static class BenchCommand
             var loss = Ops.Mse(Ops.Linear(Ops.Flatten(h), head), target);
             Autodiff.Autograd.Grad([loss], [x, .. parameters]);
         }
+        long live = backend.Memory.LiveBytes;
+        backend.Memory.ResetPeak();
         double s = Median(backend, reps, Step);
-        return [new BenchRow("convnet step (fwd+bwd)", $"{batch}x3x32x32", s * 1e3, 0, batch / s)];
+        return [new BenchRow("convnet step (fwd+bwd)", $"{batch}x3x32x32", s * 1e3, 0, batch / s, backend.Memory.PeakBytes - live)];
     }
 
     /// <summary>Median wall time in seconds of <paramref name="reps"/> runs after one warm-up, synchronizing the device around each.</summary>
@@ -379,8 +383,9 @@ public static class BenchCommand
 
     static void PrintTable(List<BenchRow> rows)
     {
-        Console.WriteLine($"{"case",-24} {"shape",-22} {"median ms",10} {"GFLOP/s",9} {"img/s",9}");
+        Console.WriteLine($"{"case",-24} {"shape",-22} {"median ms",10} {"GFLOP/s",9} {"img/s",9} {"peak mem",10}");
         foreach (var r in rows)
-            Console.WriteLine($"{r.Case,-24} {r.Shape,-22} {r.MedianMs,10:F2} {r.Gflops,9:F1} {(r.ImagesPerSecond > 0 ? r.ImagesPerSecond.ToString("F0") : "-"),9}");
+            Console.WriteLine($"{r.Case,-24} {r.Shape,-22} {r.MedianMs,10:F2} {r.Gflops,9:F1} {(r.ImagesPerSecond > 0 ? r.ImagesPerSecond.ToString("F0") : "-"),9} " +
+                $"{(r.PeakBytes >= 0 ? MemoryMeter.Format(r.PeakBytes) : "-"),10}");
     }
 }

@@ -21,6 +21,13 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Blocks for a one-block-per-item kernel (the kernels loop when there are more items).</summary>
     static uint BlocksFor(long items) => (uint)Math.Clamp(items, 1, 1 << 16);
 
+    /// <summary>
+    /// Threads for a block that strides over <paramref name="length"/> elements: a whole number of
+    /// warps (block_reduce needs it), no more than the elements need (small groups would leave
+    /// most threads idle at every barrier), at most the launch block size.
+    /// </summary>
+    uint ThreadsFor(long length) => (uint)Math.Clamp((length + 31) / 32 * 32, 32, BlockSize);
+
     /// <inheritdoc/>
     public void GroupNormForward(in GroupNormGeometry g, Storage x, Storage? gamma, Storage? beta, Storage y, Storage mean, Storage rstd)
     {
@@ -30,7 +37,7 @@ public sealed unsafe partial class CudaBackend
         var a = new KernelArgs();
         a.Add(Ptr(x, 0, g.Numel)); a.Add(gamma == null ? 0UL : Ptr(gamma, 0, g.C)); a.Add(beta == null ? 0UL : Ptr(beta, 0, g.C));
         a.Add(Ptr(y, 0, g.Numel)); a.Add(Ptr(mean, 0, g.Blocks)); a.Add(Ptr(rstd, 0, g.Blocks)); a.Add(Desc(g));
-        Launch("norm.cu", "groupnorm_fwd_" + sfx, BlocksFor(g.Blocks), BlockSize, ref a);
+        Launch("norm.cu", "groupnorm_fwd_" + sfx, BlocksFor(g.Blocks), ThreadsFor(g.GroupLength), ref a);
     }
 
     /// <inheritdoc/>
@@ -45,14 +52,14 @@ public sealed unsafe partial class CudaBackend
         {
             var a = new KernelArgs();
             a.Add(pdy); a.Add(px); a.Add(gamma == null ? 0UL : Ptr(gamma, 0, g.C)); a.Add(pm); a.Add(pr); a.Add(Ptr(dx, 0, g.Numel)); a.Add(Desc(g));
-            Launch("norm.cu", "groupnorm_bwd_dx_" + sfx, BlocksFor(g.Blocks), BlockSize, ref a);
+            Launch("norm.cu", "groupnorm_bwd_dx_" + sfx, BlocksFor(g.Blocks), ThreadsFor(g.GroupLength), ref a);
         }
         if (dgamma != null || dbeta != null)
         {
             var a = new KernelArgs();
             a.Add(pdy); a.Add(px); a.Add(pm); a.Add(pr);
             a.Add(dgamma == null ? 0UL : Ptr(dgamma, 0, g.C)); a.Add(dbeta == null ? 0UL : Ptr(dbeta, 0, g.C)); a.Add(Desc(g));
-            Launch("norm.cu", "groupnorm_bwd_param_" + sfx, BlocksFor(g.C), BlockSize, ref a);
+            Launch("norm.cu", "groupnorm_bwd_param_" + sfx, BlocksFor(g.C), ThreadsFor(g.Spatial), ref a);
         }
     }
 }

@@ -117,7 +117,7 @@ CUresult cuModuleUnload(void*) { return 0; }
 static bool NeedsThreads(const char* name)
 {
     // Every kernel that uses __syncthreads, __shared__ or warp shuffles (block_reduce) must be listed.
-    for (const char* prefix : {"reduce_rows", "reduce_split", "softmax", "chol_diag", "color_jitter"})
+    for (const char* prefix : {"reduce_rows", "reduce_split", "softmax", "chol_diag", "color_jitter", "groupnorm"})
         if (std::strncmp(name, prefix, std::strlen(prefix)) == 0) return true;
     return false;
 }

@@ -26,6 +26,7 @@ with open(out, 'w') as f:
     f.write('struct PermuteDesc { int rank; int outShape[8]; i64 srcStrides[8]; };\n')
     f.write('struct ConvDesc { int C, H, W, K, P, Q, R, S, sh, sw, ph, pw; };\n')
     f.write('struct PoolDesc { int N, C, H, W, P, Q, kh, kw, sh, sw, ph, pw; };\n')
+    f.write('struct GroupNormDesc { int N, C, G; i64 S; double eps; };\n')
     f.write('struct CropBox { int top, left, height, width, flip; };\n')
     f.write('struct JitterParams { float brightness, contrast, saturation, hue; int order, enabled; };\n')
     f.write('\n'.join(decls) + '\n')

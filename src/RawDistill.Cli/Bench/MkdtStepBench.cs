@@ -3,6 +3,7 @@ namespace RawDistill.Cli.Bench;
 using System.Diagnostics;
 using RawDistill.Autodiff;
 using RawDistill.Backends;
+using RawDistill.Diagnostics;
 using RawDistill.Nn.Models;
 using RawDistill.Random;
 using RawDistill.Tensors;
@@ -23,7 +24,7 @@ public sealed record MkdtStepShapes(string Name, int Channels, int Size, int Wid
 }
 
 /// <summary>One measured piece of the MKDT step: wall time and the memory meter's figures (bytes above the start).</summary>
-public sealed record MkdtStepRow(string Phase, double Ms, long PeakBytes, long HeldBytes, string Notes);
+public sealed record MkdtStepRow(string Phase, double Ms, long PeakBytes, long HeldBytes, long PeakRssBytes, string Notes);
 
 /// <summary>
 /// MKDT's inner step at a given shape, measured for time and memory (<see cref="MemoryMeter"/>:
@@ -65,7 +66,7 @@ public static class MkdtStepBench
             var g = Autograd.Grad([StepLoss(th, [x, y], 0)], [th], createGraph: true)[0];
             return Ops.Sub(th, Ops.Mul(g, eta));
         }, out long held);
-        rows.Add(new MkdtStepRow("recorded inner step (forward + createGraph ∇θ)", recorded.Ms, recorded.Peak, held, "held = bytes its graph keeps alive"));
+        rows.Add(new MkdtStepRow("recorded inner step (forward + createGraph ∇θ)", recorded.Ms, recorded.Peak, held, recorded.Rss, "held = bytes its graph keeps alive"));
         log.WriteLine($"  recorded inner step: {recorded.Ms:F0} ms, peak {MemoryMeter.Format(recorded.Peak)}, held {MemoryMeter.Format(held)}");
 
         // 2. The step and its vector-Jacobian product (the reverse sweep's work per step), graph freed after.
@@ -79,7 +80,7 @@ public static class MkdtStepBench
             Autograd.Grad([next], [th, x, y, eta], [v]);
             return null;
         }, out _);
-        rows.Add(new MkdtStepRow("recorded step + its VJP to θ, X, Y, η", vjp.Ms, vjp.Peak, 0, ""));
+        rows.Add(new MkdtStepRow("recorded step + its VJP to θ, X, Y, η", vjp.Ms, vjp.Peak, 0, vjp.Rss, ""));
         log.WriteLine($"  step + VJP: {vjp.Ms:F0} ms, peak {MemoryMeter.Format(vjp.Peak)}");
 
         // 3. A whole outer iteration, rematerialized.
@@ -92,7 +93,7 @@ public static class MkdtStepBench
                 Autograd.Grad([loss], [x, y, eta]);
                 return null;
             }, out _);
-            rows.Add(new MkdtStepRow($"outer iteration, N = {unroll}, rematerialized", outer.Ms, outer.Peak, 0,
+            rows.Add(new MkdtStepRow($"outer iteration, N = {unroll}, rematerialized", outer.Ms, outer.Peak, 0, outer.Rss,
                 $"θ snapshots: {unroll + 1} × {MemoryMeter.Format(theta0.Storage.Bytes)}"));
             log.WriteLine($"  outer iteration N = {unroll}: {outer.Ms / 1000:F1} s, peak {MemoryMeter.Format(outer.Peak)}");
         }
@@ -120,27 +121,31 @@ public static class MkdtStepBench
 
     /// <summary>
     /// Median wall time of <paramref name="reps"/> runs (after one warm-up), the largest peak above
-    /// the starting live bytes, and the bytes the last run's result keeps alive.
+    /// the starting live bytes, the largest resident-set high-water mark above the resident set at
+    /// the start (<see cref="ProcessMemory"/>), and the bytes the last run's result keeps alive.
     /// </summary>
-    static (double Ms, long Peak) Measure(IBackend backend, MemoryMeter meter, int reps, Func<Tensor?> run, out long held)
+    static (double Ms, long Peak, long Rss) Measure(IBackend backend, MemoryMeter meter, int reps, Func<Tensor?> run, out long held)
     {
         held = 0;
         var times = new double[reps];
-        long peak = 0;
+        long peak = 0, rss = 0;
         for (int r = -1; r < reps; r++)
         {
             using var s = TensorScope.Begin();
             backend.Synchronize();
             long start = meter.LiveBytes;
             meter.ResetPeak();
+            bool rssKnown = ProcessMemory.ResetPeak();
+            long rssStart = ProcessMemory.ResidentBytes;
             var sw = Stopwatch.StartNew();
             run();
             backend.Synchronize();
             if (r < 0) continue;
             times[r] = sw.Elapsed.TotalMilliseconds;
             peak = Math.Max(peak, meter.PeakBytes - start);
+            rss = rssKnown ? Math.Max(rss, ProcessMemory.PeakResidentBytes - rssStart) : -1;
             held = meter.LiveBytes - start;
         }
-        return (StepBench.MedianOf(times), peak);
+        return (StepBench.MedianOf(times), peak, rss);
     }
 }

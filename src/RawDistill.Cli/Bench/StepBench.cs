@@ -24,7 +24,11 @@ public sealed record PhaseRow(string Phase, double MedianMs);
 public sealed record StepBenchResult(
     string Step, string Config, string Device, int Warmup, int Reps,
     double TotalMs, double InstrumentedTotalMs, double PhaseSumMs,
-    IReadOnlyList<PhaseRow> Phases, IReadOnlyList<PhaseRow> Extra, IReadOnlyDictionary<string, string> Shapes, string Notes);
+    IReadOnlyList<PhaseRow> Phases, IReadOnlyList<PhaseRow> Extra, IReadOnlyDictionary<string, string> Shapes, string Notes)
+{
+    /// <summary>Peak bytes of live tensor storages during the uninstrumented steps, above those live before them (the backend's MemoryMeter); -1 when not measured.</summary>
+    public long PeakBytes { get; init; } = -1;
+}
 
 /// <summary>The shapes of one benchmark configuration (fmnist = the CPU defaults of <c>rawdistill distill</c>, cifar100 = the reference).</summary>
 public sealed record StepShapes(string Name, int Channels, int Size, string TeacherArch, KrrStConfig Krr, BarlowTwinsOptions Bt)
@@ -102,7 +106,7 @@ public static class StepBench
             ? "teacher targets recomputed every step (augmentation on)"
             : "no augmentation: teacher targets are computed once for every real image and looked up per step (as KrrStDistiller does); the extra row times g on one batch";
         return new StepBenchResult("krr-step", shapes.Name, backend.Name, warmup, reps, result.Total, result.Instrumented, result.Sum,
-            result.Phases, extra, shapesDict, notes);
+            result.Phases, extra, shapesDict, notes) { PeakBytes = result.Peak };
     }
 
     /// <summary>Barlow Twins: the configuration's encoder and projector, LARS, both views from the batch of random images.</summary>
@@ -128,17 +132,20 @@ public static class StepBench
             ["optimizer"] = options.Optimizer,
         };
         return new StepBenchResult("bt-step", shapes.Name, backend.Name, warmup, reps, result.Total, result.Instrumented, result.Sum,
-            result.Phases, [], shapesDict, "both views augmented on the device from one u8 batch (upload outside the phases)");
+            result.Phases, [], shapesDict, "both views augmented on the device from one u8 batch (upload outside the phases)") { PeakBytes = result.Peak };
     }
 
     /// <summary>
     /// warmup untimed steps, reps uninstrumented steps (total), then reps instrumented steps (phases).
     /// </summary>
-    public static (double Total, double Instrumented, double Sum, List<PhaseRow> Phases) Measure(IBackend backend, int warmup, int reps,
+    public static (double Total, double Instrumented, double Sum, List<PhaseRow> Phases, long Peak) Measure(IBackend backend, int warmup, int reps,
         Action<IPhaseTimer?> attach, Action step)
     {
         if (reps < 1) throw new ArgumentOutOfRangeException(nameof(reps), "at least one repetition");
+        long live = backend.Memory.LiveBytes;
+        backend.Memory.ResetPeak();
         double total = MedianMs(backend, warmup, reps, step);
+        long peak = backend.Memory.PeakBytes - live;
         var timer = new PhaseTimer(backend);
         var instrumented = new double[reps];
         var sums = new double[reps];
@@ -170,7 +177,7 @@ public static class StepBench
         {
             attach(null);
         }
-        return (total, MedianOf(instrumented), MedianOf(sums), order.Select(p => new PhaseRow(p, MedianOf(perPhase[p]))).ToList());
+        return (total, MedianOf(instrumented), MedianOf(sums), order.Select(p => new PhaseRow(p, MedianOf(perPhase[p]))).ToList(), peak);
     }
 
     /// <summary>Median milliseconds of <paramref name="reps"/> runs after <paramref name="warmup"/> untimed ones, synchronizing the device around each.</summary>
@@ -211,5 +218,6 @@ public static class StepBench
         w.WriteLine($"| {"step, instrumented",-28} | {r.InstrumentedTotalMs,10:F2} | {100.0,5:F1}% |");
         w.WriteLine($"| {"step, uninstrumented",-28} | {r.TotalMs,10:F2} | {"",6} |");
         foreach (var e in r.Extra) w.WriteLine($"extra: {e.Phase}: {e.MedianMs:F2} ms");
+        if (r.PeakBytes >= 0) w.WriteLine($"peak memory: {MemoryMeter.Format(r.PeakBytes)} of live tensor storages above those before the steps");
     }
 }

@@ -67,8 +67,25 @@ public static partial class Ops
     /// <summary>y = |x|. ∂/∂x = g·sign(x).</summary>
     public static Tensor Abs(Tensor x) => Record(UnaryRaw(UnaryOp.Abs, x), "abs", [x], g => [Mul(g, UnaryRaw(UnaryOp.Sign, x))]);
 
-    /// <summary>y = max(x, 0). ∂/∂x = g·[x &gt; 0].</summary>
-    public static Tensor Relu(Tensor x) => Record(UnaryRaw(UnaryOp.Relu, x), "relu", [x], g => [Mul(g, UnaryRaw(UnaryOp.Step, x))]);
+    /// <summary>y = max(x, 0). ∂/∂x = g·[x &gt; 0] (<see cref="ReluBackward"/>).</summary>
+    public static Tensor Relu(Tensor x) => Record(UnaryRaw(UnaryOp.Relu, x), "relu", [x], g => [ReluBackward(g, x)]);
+
+    /// <summary>
+    /// g·[x &gt; 0], the input gradient of relu. Fused: the 0/1 mask is a temporary, so a
+    /// createGraph backward keeps one full-size tensor per relu instead of two. Its own
+    /// derivatives: ∂/∂g = ·[x &gt; 0], ∂/∂x = 0 (the mask is piecewise constant).
+    /// </summary>
+    static Tensor ReluBackward(Tensor g, Tensor x)
+    {
+        static Tensor Masked(Tensor[] a)
+        {
+            using var mask = UnaryRaw(UnaryOp.Step, a[1]);
+            return Mul(a[0], mask);
+        }
+        if (!GradMode.IsEnabled) return Masked([g, x]);
+        // The composite's mask must outlive the call: its recorded mul reads it during the recomputed backward.
+        return Autodiff.Checkpoint.Fused("relu_backward", Masked, a => Mul(a[0], UnaryRaw(UnaryOp.Step, a[1])), g, x);
+    }
 
     /// <summary>y = 1/(1 + e⁻ˣ). ∂/∂x = g·y·(1 − y).</summary>
     public static Tensor Sigmoid(Tensor x)
