@@ -62,4 +62,24 @@ public sealed unsafe partial class CudaBackend
             Launch("norm.cu", "groupnorm_bwd_param_" + sfx, BlocksFor(g.C), ThreadsFor(g.Spatial), ref a);
         }
     }
+
+    /// <inheritdoc/>
+    public void GroupNormDoubleBackward(in GroupNormGeometry g, Storage u, Storage dy, Storage x, Storage? gamma, Storage mean, Storage rstd,
+        Storage? ddy, Storage? dx, Storage? dgamma)
+    {
+        g.Validate();
+        var sfx = FloatSuffix(x.DType, "group_norm double backward");
+        SameDType("group_norm double backward", x.DType, u, dy, gamma, mean, rstd, ddy, dx, dgamma);
+        ulong pu = Ptr(u, 0, g.Numel), pdy = Ptr(dy, 0, g.Numel), px = Ptr(x, 0, g.Numel), pm = Ptr(mean, 0, g.Blocks), pr = Ptr(rstd, 0, g.Blocks);
+        // mean(u) and C per block, for the γ kernel.
+        using var stats = Rent(DType.F64, 2L * g.Blocks);
+        var a = new KernelArgs();
+        a.Add(pu); a.Add(pdy); a.Add(px); a.Add(gamma == null ? 0UL : Ptr(gamma, 0, g.C)); a.Add(pm); a.Add(pr);
+        a.Add(ddy == null ? 0UL : Ptr(ddy, 0, g.Numel)); a.Add(dx == null ? 0UL : Ptr(dx, 0, g.Numel)); a.Add(stats.Pointer); a.Add(Desc(g));
+        Launch("norm.cu", "groupnorm_dbl_" + sfx, BlocksFor(g.Blocks), ThreadsFor(g.GroupLength), ref a);
+        if (dgamma == null) return;
+        var b = new KernelArgs();
+        b.Add(pu); b.Add(pdy); b.Add(px); b.Add(pm); b.Add(pr); b.Add(stats.Pointer); b.Add(Ptr(dgamma, 0, g.C)); b.Add(Desc(g));
+        Launch("norm.cu", "groupnorm_dbl_gamma_" + sfx, BlocksFor(g.C), ThreadsFor(g.Spatial), ref b);
+    }
 }

@@ -29,7 +29,16 @@ public static class Checkpoint
     /// gradient is needed. The graph keeps only the inputs, and gradients of every order
     /// are those of the composite.
     /// </summary>
-    public static Tensor Fused(string name, Func<Tensor[], Tensor> fast, Func<Tensor[], Tensor> composite, params Tensor[] inputs)
+    public static Tensor Fused(string name, Func<Tensor[], Tensor> fast, Func<Tensor[], Tensor> composite, params Tensor[] inputs) =>
+        Fused(name, fast, composite, null, inputs);
+
+    /// <summary>
+    /// As above, with <paramref name="plainVjp"/> (output gradient, mask → input gradients)
+    /// used instead of the recomputation when the backward builds no graph: a primitive
+    /// vector-Jacobian product that needs none of the composite's temporaries.
+    /// </summary>
+    public static Tensor Fused(string name, Func<Tensor[], Tensor> fast, Func<Tensor[], Tensor> composite,
+        Func<Tensor, GradMask, Tensor?[]>? plainVjp, params Tensor[] inputs)
     {
         var segment = composite;
         Tensor y;
@@ -46,7 +55,8 @@ public static class Checkpoint
         }
         TensorScope.Track(y);
         if (!GradMode.IsEnabled || !Array.Exists(inputs, x => x.RequiresGrad)) return y;
-        return Ops.Record(y, name, inputs, (g, need) => Recompute(segment, inputs, g, need));
+        return Ops.Record(y, name, inputs, (g, need) =>
+            plainVjp != null && !GradMode.IsEnabled ? plainVjp(g, need) : Recompute(segment, inputs, g, need));
     }
 
     static Tensor?[] Recompute(Func<Tensor[], Tensor> segment, Tensor[] inputs, Tensor g, GradMask need)

@@ -125,6 +125,17 @@ public interface IBackend : IDisposable
     void GroupNormBackward(in GroupNormGeometry g, Storage dy, Storage x, Storage? gamma, Storage mean, Storage rstd,
         Storage? dx, Storage? dgamma, Storage? dbeta);
 
+    /// <summary>
+    /// The vector-Jacobian product of <see cref="GroupNormBackward"/>'s dx = F(dy, x, γ) for
+    /// u = ∂J/∂dx, per block with h = dy·γ, A = mean(h), B = mean(h·x̂), C = mean(u·x̂),
+    /// D = mean(u·h) − mean(u)·A − B·C:
+    /// ∂J/∂dy = γ·t and ∂J/∂γ = Σ_{n,s} dy·t with t = rstd·(u − mean(u) − x̂·C);
+    /// ∂J/∂x = −rstd²·(x̂·(D − 2·B·C) + C·(h − A) + B·(u − mean(u))).
+    /// Each output may be null (not wanted).
+    /// </summary>
+    void GroupNormDoubleBackward(in GroupNormGeometry g, Storage u, Storage dy, Storage x, Storage? gamma, Storage mean, Storage rstd,
+        Storage? ddy, Storage? dx, Storage? dgamma);
+
     /// <summary>Average pooling (zero padding counts toward the divisor).</summary>
     void AvgPool2dForward(in Pool2dGeometry g, Storage x, Storage y);
 

@@ -101,11 +101,16 @@ public static partial class Ops
                 return r;
             }
             if (wantX)
+            {
+                // Its own gradient (second order): the double-backward primitive without a graph,
+                // the composite form's when a graph is built (third order and beyond).
+                Tensor?[] DoubleBackward(Tensor u, GradMask n) => GroupNormDoubleBackwardPrimitive(geo, u, g, x, gamma, mean, rstd, n);
                 r[0] = gamma == null
                     ? Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mean, rstd, dx: true),
-                        a => GroupNormInputGradComposite(a[0], a[1], null, groups, eps), g, x)
+                        a => GroupNormInputGradComposite(a[0], a[1], null, groups, eps), DoubleBackward, g, x)
                     : Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], a[2], mean, rstd, dx: true),
-                        a => GroupNormInputGradComposite(a[0], a[1], a[2], groups, eps), g, x, gamma);
+                        a => GroupNormInputGradComposite(a[0], a[1], a[2], groups, eps), DoubleBackward, g, x, gamma);
+            }
             if (wantG)
                 r[gi] = Autodiff.Checkpoint.Fused("group_norm_backward_weight", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mean, rstd, dx: false),
                     a => Sum(Mul(a[0], GroupNormComposite(a[1], groups, null, null, eps)), paramAxes), g, x);
@@ -121,6 +126,19 @@ public static partial class Ops
         x.Backend.GroupNormBackward(geo, g.Storage, x.Storage, gamma?.Storage, mean.Storage, rstd.Storage,
             dx ? result.Storage : null, dx ? null : result.Storage, null);
         return result;
+    }
+
+    /// <summary>
+    /// The gradients of ∂/∂x of group norm (inputs g, x and γ when present) for its output
+    /// gradient u, by the backend primitive (no graph is built on this path).
+    /// </summary>
+    static Tensor?[] GroupNormDoubleBackwardPrimitive(GroupNormGeometry geo, Tensor u, Tensor g, Tensor x, Tensor? gamma, Tensor mean, Tensor rstd, GradMask need)
+    {
+        var ddy = need[0] ? EmptyLike(x, x.Shape) : null;
+        var dx = need[1] ? EmptyLike(x, x.Shape) : null;
+        var dgamma = gamma != null && need[2] ? EmptyLike(x, [geo.C]) : null;
+        x.Backend.GroupNormDoubleBackward(geo, u.Storage, g.Storage, x.Storage, gamma?.Storage, mean.Storage, rstd.Storage, ddy?.Storage, dx?.Storage, dgamma?.Storage);
+        return gamma == null ? [ddy, dx] : [ddy, dx, dgamma];
     }
 
     /// <summary>

@@ -141,4 +141,70 @@ public sealed unsafe partial class CpuBackend
             if (dbeta != null) dbeta[c] = T.CreateTruncating(sb);
         }
     }
+
+    /// <inheritdoc/>
+    public void GroupNormDoubleBackward(in GroupNormGeometry g, Storage u, Storage dy, Storage x, Storage? gamma, Storage mean, Storage rstd,
+        Storage? ddy, Storage? dx, Storage? dgamma)
+    {
+        g.Validate();
+        switch (x.DType)
+        {
+            case DType.F32: GroupNormDoubleBackwardT<float>(g, u, dy, x, gamma, mean, rstd, ddy, dx, dgamma); break;
+            case DType.F64: GroupNormDoubleBackwardT<double>(g, u, dy, x, gamma, mean, rstd, ddy, dx, dgamma); break;
+            default: throw Unsupported("group_norm double backward", x.DType);
+        }
+    }
+
+    static void GroupNormDoubleBackwardT<T>(GroupNormGeometry g, Storage us, Storage dys, Storage xs, Storage? gs, Storage ms, Storage rs,
+        Storage? ddys, Storage? dxs, Storage? dgs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* u = P<T>(us), dy = P<T>(dys), x = P<T>(xs), mean = P<T>(ms), rstd = P<T>(rs);
+        T* gamma = gs == null ? null : P<T>(gs);
+        T* ddy = ddys == null ? null : P<T>(ddys);
+        T* dx = dxs == null ? null : P<T>(dxs);
+        long len = g.GroupLength, spatial = g.Spatial;
+        int cpg = g.ChannelsPerGroup, C = g.C;
+        var partGamma = dgs != null ? new double[(long)g.N * C] : null;
+        Parallel.For(0, g.Blocks, new ParallelOptions { MaxDegreeOfParallelism = len * g.Blocks < ParallelThreshold ? 1 : -1 }, b =>
+        {
+            T* xb = x + b * len, dyb = dy + b * len, ub = u + b * len;
+            double mu = double.CreateTruncating(mean[b]), r = double.CreateTruncating(rstd[b]);
+            int n = (int)(b / g.Groups), c0 = (int)(b % g.Groups) * cpg;
+            double sh = 0, su = 0, shx = 0, sux = 0, suh = 0;
+            for (int c = 0; c < cpg; c++)
+            {
+                double gm = gamma == null ? 1 : double.CreateTruncating(gamma[c0 + c]);
+                for (long i = c * spatial; i < (c + 1) * spatial; i++)
+                {
+                    double h = double.CreateTruncating(dyb[i]) * gm, uu = double.CreateTruncating(ub[i]);
+                    double xh = (double.CreateTruncating(xb[i]) - mu) * r;
+                    sh += h; su += uu; shx += h * xh; sux += uu * xh; suh += uu * h;
+                }
+            }
+            double a = sh / len, ubar = su / len, bb = shx / len, cc = sux / len, d = suh / len - ubar * a - bb * cc;
+            for (int c = 0; c < cpg; c++)
+            {
+                double gm = gamma == null ? 1 : double.CreateTruncating(gamma[c0 + c]);
+                double pg = 0;
+                for (long i = c * spatial; i < (c + 1) * spatial; i++)
+                {
+                    double dyi = double.CreateTruncating(dyb[i]), h = dyi * gm, uu = double.CreateTruncating(ub[i]);
+                    double xh = (double.CreateTruncating(xb[i]) - mu) * r;
+                    double t = r * (uu - ubar - xh * cc);
+                    if (ddy != null) ddy[b * len + i] = T.CreateTruncating(gm * t);
+                    if (dx != null) dx[b * len + i] = T.CreateTruncating(-r * r * (xh * (d - 2 * bb * cc) + cc * (h - a) + bb * (uu - ubar)));
+                    pg += dyi * t;
+                }
+                if (partGamma != null) partGamma[(long)n * C + c0 + c] = pg;
+            }
+        });
+        if (partGamma == null) return;
+        T* dgamma = P<T>(dgs!);
+        for (int c = 0; c < C; c++)
+        {
+            double s = 0;
+            for (int n = 0; n < g.N; n++) s += partGamma[(long)n * C + c];
+            dgamma[c] = T.CreateTruncating(s);
+        }
+    }
 }
