@@ -63,7 +63,7 @@ public sealed class Teacher : IDisposable
         meta["format"] = Format;
         meta[EncoderConfig.MetadataKey] = config.ToJson();
         meta["arch"] = config.Arch;
-        meta["stem_padding"] = (config.Arch == "convnet" ? config.FirstPadding ?? 1 : config.StemPadding ?? 1).ToString(CultureInfo.InvariantCulture);
+        meta["stem_padding"] = (config.Arch == "convnet" ? config.FirstPadding ?? 1 : config.StemPadding ?? (config.Stem == "imagenet" ? 3 : 1)).ToString(CultureInfo.InvariantCulture);
         meta["input_channels"] = config.Channels.ToString(CultureInfo.InvariantCulture);
         meta["input_size"] = config.Size.ToString(CultureInfo.InvariantCulture);
         meta["feature_dim"] = encoder.FeatureDim.ToString(CultureInfo.InvariantCulture);
