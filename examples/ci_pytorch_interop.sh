@@ -41,6 +41,12 @@ torch.save(m.state_dict(), sys.argv[1])
 PYEOF
 "$PY" tools/torch_to_safetensors.py "$WORK/krrst.pt" "$WORK/krrst.safetensors"
 "${CLI[@]}" teacher import --weights "$WORK/krrst.safetensors" --normalization cifar100 --out "$WORK/krrst-teacher.safetensors"
+# A checkpoint holding Python objects besides tensors is refused without --trust-pickle.
+"$PY" -c 'import sys, argparse, torch; torch.save({"hyper_parameters": argparse.Namespace(lr=0.1), "state_dict": {"w": torch.zeros(2)}}, sys.argv[1])' "$WORK/objects.ckpt"
+if "$PY" tools/torch_to_safetensors.py "$WORK/objects.ckpt" "$WORK/objects.safetensors" 2>/dev/null; then
+    echo "error: the converter unpickled a checkpoint with Python objects without --trust-pickle" >&2
+    exit 1
+fi
 
 # 2. A tiny distillation with the small torchvision teacher fixture (width 4, 32-d).
 "${CLI[@]}" teacher import --weights tests/RawDistill.Tests/Fixtures/import/krrst_resnet18.weights.safetensors \
