@@ -192,6 +192,8 @@ public static partial class TeacherImport
             }
             var target = Rename(local);
             if (target != local) renamed.Add($"{local} → {target}");
+            if (mapping.TryGetValue(target, out var first))
+                throw new InvalidDataException($"{origin}: both '{first}' and '{name}' map to the encoder key '{target}'");
             mapping[target] = name;
         }
         var others = candidates.Where(c => c != prefix).ToList();

@@ -137,7 +137,10 @@ public sealed class TeacherImportTests(ITestOutputHelper output)
         PlanAndCheck(kuangliu, Cifar100(), out var kl);
         Assert.Equal("module.", kl.Prefix);
         Assert.Equal(["module.linear.weight", "module.linear.bias"], kl.Dropped);
-        Assert.Equal(18, kl.Renamed.Count); // layer2-4 .0.shortcut.{0.weight, 1.weight, 1.bias, 1.running_mean, 1.running_var, 1.num_batches_tracked}
+        Assert.Equal(18, kl.Renamed.Count);
+        var both = kuangliu.Append(("module.layer2.0.downsample.0.weight", [8, 4, 1, 1])).ToList();
+        Assert.Contains("both 'module.layer2.0.shortcut.0.weight' and 'module.layer2.0.downsample.0.weight' map to the encoder key 'layer2.0.downsample.0.weight'",
+            Assert.Throws<InvalidDataException>(() => TeacherImport.Plan(both, Cifar100(), "x.safetensors")).Message); // layer2-4 .0.shortcut.{0.weight, 1.weight, 1.bias, 1.running_mean, 1.running_var, 1.num_batches_tracked}
     }
 
     [Fact]
