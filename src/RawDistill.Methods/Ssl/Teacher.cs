@@ -21,8 +21,9 @@ using RawDistill.Tensors;
 /// <c>input_channels</c>, <c>input_size</c>; <c>feature_dim</c>; <c>normalization</c> (the
 /// <see cref="NormalizationStats"/> JSON); <c>dataset</c>; and from training <c>method</c>,
 /// <c>epochs</c>, <c>seed</c>, <c>final_loss</c>, <c>lambda_off</c>, <c>options</c>.
-/// A teacher trained elsewhere loads if its state dict is converted to these names and the
-/// <c>encoder</c> and <c>normalization</c> keys are added.
+/// A teacher trained in PyTorch becomes such a file through <see cref="TeacherImport"/>
+/// (<c>rawdistill teacher import</c>), which also records <c>method</c> = imported and where the
+/// weights came from.
 /// </para>
 /// </summary>
 public sealed class Teacher : IDisposable
