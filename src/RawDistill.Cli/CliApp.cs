@@ -13,13 +13,14 @@ public static class CliApp
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
-        var result = parser.ParseArguments<DistillOptions, EvalOptions, TeacherOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
+        var result = parser.ParseArguments<DistillOptions, EvalOptions, TeacherOptions, ExportOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
         try
         {
             return result.MapResult(
                 (DistillOptions o) => DistillCommand.Run(o),
                 (EvalOptions o) => EvalCommand.Run(o),
                 (TeacherOptions o) => TeacherCommand.Run(o),
+                (ExportOptions o) => ExportCommand.Run(o),
                 (BenchOptions o) => BenchCommand.Run(o),
                 (SelftestOptions o) => SelftestCommand.Run(o),
                 (DoctorOptions o) => DoctorCommand.Run(o),

@@ -10,20 +10,21 @@ using RawDistill.Data;
 using RawDistill.IO;
 using RawDistill.Methods.Eval;
 using RawDistill.Methods.Ssl;
+using RawDistill.Nn.Models;
 using RawDistill.Random;
 using RawDistill.Tensors;
 
-[Verb("teacher", HelpText = "Train a Barlow Twins teacher (train), linear-probe it against a random encoder (eval), or write its representations (embed).")]
+[Verb("teacher", HelpText = "Train a Barlow Twins teacher (train), import one trained in PyTorch (import), linear-probe it against a random encoder (eval), or write its representations (embed).")]
 public sealed class TeacherOptions
 {
-    [Value(0, MetaName = "action", Required = true, HelpText = "train | eval | embed.")]
+    [Value(0, MetaName = "action", Required = true, HelpText = "train | import | eval | embed.")]
     public string Action { get; set; } = "";
 
     [Option("data", Default = DataSpec.Default, HelpText = "Dataset spec: fashion-mnist-mini | fashion-mnist[:DIR] | idx:DIR | cifar10:DIR | cifar100:DIR | safetensors:TRAIN[,TEST].")]
     public string Data { get; set; } = DataSpec.Default;
 
-    [Option("arch", Default = "convnet", HelpText = "train: encoder architecture, convnet | resnet10 | resnet18 (CIFAR stem).")]
-    public string Arch { get; set; } = "convnet";
+    [Option("arch", HelpText = "train: encoder architecture, convnet | resnet10 | resnet18 | resnet34 | resnet50 (CIFAR stem; default convnet). import: the architecture the weights are checked against, resnet10 | resnet18 | resnet34 | resnet50 (default resnet18).")]
+    public string? Arch { get; set; }
 
     [Option("widths", HelpText = "train: ConvNet block widths (default 32,64,128).")]
     public string? Widths { get; set; }
@@ -34,7 +35,7 @@ public sealed class TeacherOptions
     [Option("batch", Default = 256, HelpText = "train: images per step (two views each); eval/embed: images per forward batch.")]
     public int Batch { get; set; } = 256;
 
-    [Option("out", HelpText = "train: teacher file to write (default teacher.safetensors); embed: representations file (required).")]
+    [Option("out", HelpText = "train/import: teacher file to write (default teacher.safetensors); embed: representations file (required).")]
     public string? Out { get; set; }
 
     [Option("checkpoint", HelpText = "train: checkpoint file, rewritten after every epoch (default OUT.ckpt).")]
@@ -67,6 +68,27 @@ public sealed class TeacherOptions
     [Option("train-images", HelpText = "train: use a seeded random subset of this many training images (quick runs).")]
     public int? TrainImages { get; set; }
 
+    [Option("weights", HelpText = "import: the PyTorch state dict as safetensors (convert a .pt/.ckpt with tools/torch_to_safetensors.py).")]
+    public string? Weights { get; set; }
+
+    [Option("normalization", HelpText = "import (required): the statistics the teacher was trained with: cifar10 | cifar100 | svhn | tinyimagenet (KRR-ST's values) | imagenet (torchvision's) | MEAN,MEAN,MEAN/STD,STD,STD | data (computed from --data's training split).")]
+    public string? Normalization { get; set; }
+
+    [Option("prefix", HelpText = "import: key prefix of the encoder in the state dict, e.g. backbone. or module. (default: found from the keys; \"\" for none).")]
+    public string? Prefix { get; set; }
+
+    [Option("stem", HelpText = "import: cifar (3×3 stride-1 conv1, no max-pool) | imagenet (7×7 stride-2 conv1 + max-pool) (default: from conv1's kernel size).")]
+    public string? Stem { get; set; }
+
+    [Option("stem-padding", HelpText = "import: conv1's padding, which the weights cannot tell (default 2 with the CIFAR stem as in KRR-ST's and solo-learn's teachers; 3 with the ImageNet stem).")]
+    public int? StemPadding { get; set; }
+
+    [Option("size", HelpText = "import: input height = width the teacher was trained at (default 32 with the CIFAR stem, 224 with the ImageNet stem); data is resized to it.")]
+    public int? Size { get; set; }
+
+    [Option("dataset-name", HelpText = "import: the dataset the teacher was trained on, recorded in the file (default: the normalization preset's name, or --data with --normalization data).")]
+    public string? DatasetName { get; set; }
+
     [Option("teacher", HelpText = "eval/embed: the teacher file.")]
     public string? Teacher { get; set; }
 
@@ -96,20 +118,25 @@ public sealed class TeacherOptions
         new Example("Train the default teacher on the embedded Fashion-MNIST subset", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
         new Example("ResNet-18 teacher on CIFAR-10, 200 epochs", SkipDefaults, new TeacherOptions { Action = "train", Data = "cifar10:/data/cifar-10-batches-bin", Arch = "resnet18", Epochs = 200, Projector = "2048,2048,2048", Out = "bt-r18.safetensors" }),
         new Example("Continue an interrupted run", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors", Resume = true }),
+        new Example("Import KRR-ST's CIFAR-100 Barlow Twins ResNet-18 (after: python3 tools/torch_to_safetensors.py barlow_twins_resnet18_cifar100.pt bt-r18.safetensors)", SkipDefaults,
+            new TeacherOptions { Action = "import", Weights = "bt-r18.safetensors", Normalization = "cifar100", Out = "teacher-cifar100.safetensors" }),
+        new Example("Import a torchvision/solo-learn ImageNet ResNet-50 (7×7 stem found from the weights)", SkipDefaults,
+            new TeacherOptions { Action = "import", Weights = "r50.safetensors", Arch = "resnet50", Normalization = "imagenet", Size = 64, Out = "teacher-r50.safetensors" }),
         new Example("Linear probe at 1% and 100% of the labels vs a random encoder", SkipDefaults, new TeacherOptions { Action = "eval", Teacher = "teacher.safetensors" }),
         new Example("Representations of the training split", SkipDefaults, new TeacherOptions { Action = "embed", Teacher = "teacher.safetensors", Out = "features.safetensors" }),
     ];
 }
 
-/// <summary>`rawdistill teacher train|eval|embed`.</summary>
+/// <summary>`rawdistill teacher train|import|eval|embed`.</summary>
 public static class TeacherCommand
 {
     public static int Run(TeacherOptions o) => o.Action.ToLowerInvariant() switch
     {
         "train" => Train(o),
+        "import" => Import(o),
         "eval" => Eval(o),
         "embed" => Embed(o),
-        _ => throw new CliException($"teacher: unknown action '{o.Action}'; expected train, eval or embed"),
+        _ => throw new CliException($"teacher: unknown action '{o.Action}'; expected train, import, eval or embed"),
     };
 
     static DataSplits LoadData(string spec)
@@ -185,7 +212,7 @@ public static class TeacherCommand
             try
             {
                 options.Validate();
-                encoder = EncoderConfig.Default(o.Arch, data.Channels, data.Height);
+                encoder = EncoderConfig.Default(o.Arch ?? "convnet", data.Channels, data.Height);
                 if (o.Widths != null)
                 {
                     if (encoder.Arch != "convnet") throw new CliException("--widths: only for --arch convnet");
@@ -252,6 +279,95 @@ public static class TeacherCommand
     }
 
     static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
+
+    // ---- import --------------------------------------------------------------------------------
+
+    static int Import(TeacherOptions o)
+    {
+        if (o.Weights == null) throw new CliException("--weights: required (the state dict as safetensors; convert a .pt/.ckpt with tools/torch_to_safetensors.py)");
+        if (!File.Exists(o.Weights)) throw new CliException($"--weights: no file at {o.Weights}");
+        if (o.Normalization == null)
+            throw new CliException($"--normalization: required (the statistics the teacher was trained with: {TeacherNormalization.Presets} | MEAN,MEAN,MEAN/STD,STD,STD | data)");
+        ResNetStem? stem = o.Stem?.Trim().ToLowerInvariant() switch
+        {
+            null => null,
+            "cifar" => ResNetStem.Cifar,
+            "imagenet" => ResNetStem.ImageNet,
+            _ => throw new CliException($"--stem: expected cifar or imagenet, got '{o.Stem}'"),
+        };
+        if (o.StemPadding is < 0) throw new CliException($"--stem-padding: expected 0 or more, got {o.StemPadding}");
+        if (o.Size is < 8) throw new CliException($"--size: expected at least 8 pixels, got {o.Size}");
+        string output = o.Out ?? "teacher.safetensors";
+
+        NormalizationStats norm;
+        string normSource, dataset;
+        if (o.Normalization.Trim().Equals("data", StringComparison.OrdinalIgnoreCase))
+        {
+            // The statistics of the training split, at the channel count the teacher takes.
+            var train = LoadData(o.Data).Train;
+            norm = train.ComputeNormalization();
+            normSource = $"computed from {o.Data}";
+            dataset = o.DatasetName ?? o.Data;
+        }
+        else
+        {
+            try
+            {
+                norm = TeacherNormalization.Parse(o.Normalization);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException($"--normalization: {e.Message}");
+            }
+            bool preset = TeacherNormalization.IsPreset(o.Normalization);
+            normSource = preset ? o.Normalization.Trim().ToLowerInvariant() : "explicit";
+            dataset = o.DatasetName ?? (preset ? normSource : "unknown");
+        }
+
+        var options = new TeacherImportOptions
+        {
+            Arch = o.Arch ?? "resnet18",
+            Prefix = o.Prefix,
+            Stem = stem,
+            StemPadding = o.StemPadding,
+            Size = o.Size,
+            Normalization = norm,
+            NormalizationSource = normSource,
+            Dataset = dataset,
+        };
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        TeacherImportResult r;
+        try
+        {
+            r = TeacherImport.Import(o.Weights, output, options);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CliException(e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"teacher import: {e.Message}");
+        }
+        var p = r.Plan;
+        var enc = p.Encoder;
+        Console.Error.WriteLine($"{o.Weights}: encoder under prefix {(p.Prefix.Length > 0 ? $"'{p.Prefix}'" : "(none)")}, {r.Loaded} tensors loaded" +
+            (p.Dropped.Count > 0 ? $"; dropped the head: {string.Join(", ", p.Dropped)}" : "") +
+            (p.Renamed.Count > 0 ? $"; renamed {p.Renamed.Count} keys ({p.Renamed[0]}, …)" : "") +
+            (r.MissingCounters.Count > 0 ? $"; {r.MissingCounters.Count} BatchNorm num_batches_tracked counters absent (unused in eval mode)" : ""));
+        if (p.Ignored.Count > 0)
+        {
+            var groups = p.Ignored.GroupBy(k => k.Contains('.') ? k[..(k.IndexOf('.') + 1)] : k).Select(g => $"{g.Key}* ({g.Count()})");
+            Console.Error.WriteLine($"ignored {p.Ignored.Count} keys outside the encoder: {string.Join(", ", groups)}");
+        }
+        if (p.OtherEncoders.Count > 0)
+            Console.Error.WriteLine($"note: the file holds other ResNets under {string.Join(", ", p.OtherEncoders.Select(x => $"'{x}'"))}; --prefix picks one");
+        Console.WriteLine($"wrote teacher {output}: {enc.Arch}, {(enc.Stem == "imagenet" ? "ImageNet stem (7×7 stride 2, max-pool)" : "CIFAR stem (3×3 stride 1, no max-pool)")}, " +
+            $"conv1 padding {enc.StemPadding}, width {enc.Width}, {enc.Channels}×{enc.Size}×{enc.Size} input, {r.FeatureDim}-d features, {r.Parameters:N0} parameters; " +
+            $"normalization {normSource} mean [{string.Join(", ", norm.Mean.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}] " +
+            $"std [{string.Join(", ", norm.Std.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}]");
+        return 0;
+    }
 
     // ---- eval ----------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ using RawDistill.Random;
 /// in teacher files and checkpoints (metadata key <see cref="MetadataKey"/>), e.g.
 /// <code>{"arch":"convnet","channels":1,"size":28,"widths":[32,64,128],"norm":"batch","pool":"avg","conv_bias":true,"first_padding":3}</code>
 /// <code>{"arch":"resnet18","channels":3,"size":32,"width":64,"stem_padding":1}</code>
+/// <code>{"arch":"resnet50","channels":3,"size":224,"width":64,"stem_padding":3,"stem":"imagenet"}</code>
 /// The encoder has no head: its output is <see cref="ImageModel.Embed(Tensors.Tensor)"/>.
 /// </summary>
 public sealed record EncoderConfig
@@ -18,9 +19,9 @@ public sealed record EncoderConfig
     public const string MetadataKey = "encoder";
 
     /// <summary>The architectures <see cref="Default"/> accepts.</summary>
-    public const string Architectures = "convnet | resnet10 | resnet18";
+    public const string Architectures = "convnet | resnet10 | resnet18 | resnet34 | resnet50";
 
-    /// <summary>convnet, resnet10 or resnet18.</summary>
+    /// <summary>convnet, resnet10, resnet18, resnet34 or resnet50.</summary>
     [JsonPropertyName("arch")] public required string Arch { get; init; }
 
     /// <summary>Input channels.</summary>
@@ -50,6 +51,10 @@ public sealed record EncoderConfig
     /// <summary>ResNet: padding of the 3×3 stem convolution (1; 2 in solo-learn checkpoints).</summary>
     [JsonPropertyName("stem_padding")] public int? StemPadding { get; init; }
 
+    /// <summary>ResNet: cifar (3×3 stride-1 conv1, no max-pool; the default when absent) or imagenet
+    /// (torchvision's 7×7 stride-2 conv1 and max-pool, for imported ImageNet teachers).</summary>
+    [JsonPropertyName("stem")] public string? Stem { get; init; }
+
     /// <summary>
     /// The default encoder of an architecture for an input geometry. ConvNet: the CPU-sized
     /// teacher, widths 32-64-128 with batch norm and avg-pool (2048-d features at 28 px);
@@ -68,7 +73,7 @@ public sealed record EncoderConfig
             ConvBias = true,
             FirstPadding = channels == 1 && size == 28 ? 3 : 1,
         },
-        "resnet10" or "resnet18" => new EncoderConfig { Arch = arch.ToLowerInvariant(), Channels = channels, Size = size, Width = 64, StemPadding = 1 },
+        "resnet10" or "resnet18" or "resnet34" or "resnet50" => new EncoderConfig { Arch = arch.ToLowerInvariant(), Channels = channels, Size = size, Width = 64, StemPadding = 1 },
         _ => throw new ArgumentException($"unknown encoder architecture '{arch}'; expected {Architectures}"),
     };
 
@@ -94,10 +99,22 @@ public sealed record EncoderConfig
                 };
                 if (Widths is not { Length: > 0 }) throw new InvalidDataException("encoder config: a convnet needs \"widths\"");
                 return new ConvNet(new ConvNetConfig(input, Widths, norm, pool, ConvBias ?? true, FirstPadding), rng);
-            case "resnet10":
-                return new ResNet(ResNetConfig.ResNet10(input, 0, StemPadding ?? 1, Width ?? 64), rng);
-            case "resnet18":
-                return new ResNet(ResNetConfig.ResNet18(input, 0, StemPadding ?? 1, Width ?? 64), rng);
+            case "resnet10" or "resnet18" or "resnet34" or "resnet50":
+                var stem = (Stem ?? "cifar") switch
+                {
+                    "cifar" => ResNetStem.Cifar,
+                    "imagenet" => ResNetStem.ImageNet,
+                    var st => throw new InvalidDataException($"encoder config: unknown stem '{st}' (cifar | imagenet)"),
+                };
+                int padding = StemPadding ?? (stem == ResNetStem.Cifar ? 1 : 3), width = Width ?? 64;
+                var resnet = Arch switch
+                {
+                    "resnet10" => ResNetConfig.ResNet10(input, 0, padding, width),
+                    "resnet18" => ResNetConfig.ResNet18(input, 0, padding, width),
+                    "resnet34" => ResNetConfig.ResNet34(input, 0, padding, width),
+                    _ => ResNetConfig.ResNet50(input, 0, padding, width),
+                };
+                return new ResNet(resnet with { Stem = stem }, rng);
             default:
                 throw new InvalidDataException($"encoder config: unknown architecture '{Arch}'; expected {Architectures}");
         }

@@ -3,8 +3,8 @@ namespace RawDistill.Methods.Ssl;
 using System.Globalization;
 using RawDistill.Backends;
 using RawDistill.Data;
-using RawDistill.Methods.Eval;
 using RawDistill.IO;
+using RawDistill.Methods.Eval;
 using RawDistill.Nn;
 using RawDistill.Nn.Models;
 using RawDistill.Tensors;
@@ -21,8 +21,9 @@ using RawDistill.Tensors;
 /// <c>input_channels</c>, <c>input_size</c>; <c>feature_dim</c>; <c>normalization</c> (the
 /// <see cref="NormalizationStats"/> JSON); <c>dataset</c>; and from training <c>method</c>,
 /// <c>epochs</c>, <c>seed</c>, <c>final_loss</c>, <c>lambda_off</c>, <c>options</c>.
-/// A teacher trained elsewhere loads if its state dict is converted to these names and the
-/// <c>encoder</c> and <c>normalization</c> keys are added.
+/// A teacher trained in PyTorch becomes such a file through <see cref="TeacherImport"/>
+/// (<c>rawdistill teacher import</c>), which also records <c>method</c> = imported and where the
+/// weights came from.
 /// </para>
 /// </summary>
 public sealed class Teacher : IDisposable
@@ -63,7 +64,7 @@ public sealed class Teacher : IDisposable
         meta["format"] = Format;
         meta[EncoderConfig.MetadataKey] = config.ToJson();
         meta["arch"] = config.Arch;
-        meta["stem_padding"] = (config.Arch == "convnet" ? config.FirstPadding ?? 1 : config.StemPadding ?? 1).ToString(CultureInfo.InvariantCulture);
+        meta["stem_padding"] = (config.Arch == "convnet" ? config.FirstPadding ?? 1 : config.StemPadding ?? (config.Stem == "imagenet" ? 3 : 1)).ToString(CultureInfo.InvariantCulture);
         meta["input_channels"] = config.Channels.ToString(CultureInfo.InvariantCulture);
         meta["input_size"] = config.Size.ToString(CultureInfo.InvariantCulture);
         meta["feature_dim"] = encoder.FeatureDim.ToString(CultureInfo.InvariantCulture);

@@ -22,7 +22,7 @@ public sealed class ModelParityTests(ITestOutputHelper output)
 
     public static TheoryData<string> Models => new()
     {
-        "convnet_dd", "convnet_dd_mnist", "convnet_krrst", "convnet_plain_max", "resnet10", "resnet18",
+        "convnet_dd", "convnet_dd_mnist", "convnet_krrst", "convnet_plain_max", "resnet10", "resnet18", "resnet50", "resnet18_imagenet_stem",
         "vgg11bn", "alexnetbn", "mobilenetv2", "mlp_projector",
     };
 

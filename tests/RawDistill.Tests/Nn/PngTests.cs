@@ -65,7 +65,7 @@ public sealed class PngTests : IDisposable
     }
 
     /// <summary>An independent decoder for what the writer produces (8-bit gray/RGB, all five filter types).</summary>
-    static (int W, int H, int ColorType, byte[] Pixels) Decode(byte[] file)
+    internal static (int W, int H, int ColorType, byte[] Pixels) Decode(byte[] file)
     {
         Assert.Equal(Png.Signature.ToArray(), file[..8]);
         int pos = 8, w = 0, h = 0, ct = -1;
