@@ -95,12 +95,14 @@ def measure(reps, run):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads; keep equal to the C# run's thread count")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--unroll", type=int, default=10, help="N of the full-tape outer iteration (0 skips it)")
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--json")
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     net = student()
     theta0 = torch.cat([p.detach().reshape(-1) for p in net.parameters()])

@@ -15,12 +15,42 @@ public static partial class Ops
     /// Training: batch statistics, and (when running stats are given) in-place update
     /// running ← (1 − momentum)·running + momentum·stat, with the unbiased variance.
     /// Evaluation: the running statistics.
+    /// <para>
+    /// Training mode is the fused group norm on the channel-major view: x [N, C, S] permuted
+    /// to [1, C, N·S] is one "sample" whose C groups are exactly batch norm's statistics sets,
+    /// so it shares group norm's primitives, its saved statistics and its exact derivatives
+    /// of every order (the permutes are linear). The composite form is
+    /// <see cref="BatchNormComposite"/>.
+    /// </para>
     /// </summary>
     public static Tensor BatchNorm(Tensor x, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar,
         bool training, double momentum = 0.1, double eps = 1e-5)
     {
         NeedFloat("batch_norm", x);
         if (x.Rank != 2 && x.Rank != 4) throw new ArgumentException($"batch_norm: expected [N, C] or [N, C, H, W], got {x.Describe()}");
+        if (!training) return BatchNormComposite(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
+        int n = x.Shape[0], c = x.Shape[1];
+        long spatial = x.Numel / Math.Max(1, (long)n * c);
+        if ((long)n * spatial <= 1) throw new ArgumentException($"batch_norm: training needs more than one value per channel, got {x.Describe()}");
+        var channelMajor = Reshape(Permute(Reshape(x, n, c, (int)spatial), 1, 0, 2), 1, c, checked(n * (int)spatial));
+        var y = GroupNormCore(channelMajor, c, gamma, beta, eps, out var mean, out var rstd);
+        if (runningMean != null && runningVar != null)
+        {
+            using var _ = GradMode.NoGrad();
+            using var scope = TensorScope.Begin();
+            long count = n * spatial;
+            // biased σ² = 1/rstd² − ε; the running variance takes the unbiased one.
+            var variance = Affine(Reciprocal(Mul(rstd, rstd)), 1, -eps);
+            runningMean.AxpbyInPlace(1 - momentum, mean, momentum);
+            runningVar.AxpbyInPlace(1 - momentum, variance, momentum * count / (count - 1));
+        }
+        return Reshape(Permute(Reshape(y, c, n, (int)spatial), 1, 0, 2), x.Shape);
+    }
+
+    /// <summary>Batch normalization composed of differentiable primitives (the reference; evaluation mode uses it).</summary>
+    internal static Tensor BatchNormComposite(Tensor x, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar,
+        bool training, double momentum = 0.1, double eps = 1e-5)
+    {
         int c = x.Shape[1];
         int[] axes = x.Rank == 4 ? [0, 2, 3] : [0];
         int[] statShape = x.Rank == 4 ? [1, c, 1, 1] : [1, c];
@@ -63,7 +93,11 @@ public static partial class Ops
     /// no graph is built; under createGraph ∂/∂x and ∂/∂γ are fused ops whose own gradients
     /// are those of the composite form (<see cref="GroupNormComposite"/>), so every order is exact.
     /// </summary>
-    public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, double eps = 1e-5)
+    public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, double eps = 1e-5) =>
+        GroupNormCore(x, groups, gamma, beta, eps, out _, out _);
+
+    /// <summary>Group norm that also hands out its per-group mean and rstd [N·G] (batch norm's running statistics come from them).</summary>
+    static Tensor GroupNormCore(Tensor x, int groups, Tensor? gamma, Tensor? beta, double eps, out Tensor mean, out Tensor rstd)
     {
         NeedFloat("group_norm", x);
         if (x.Rank < 2) throw new ArgumentException($"group_norm: expected [N, C, ...], got {x.Describe()}");
@@ -76,11 +110,11 @@ public static partial class Ops
                 if (p.Rank != 1 || p.Shape[0] != c) throw new ArgumentException($"group_norm: affine parameter {p.Describe()} must be [{c}]");
             }
         var geo = new GroupNormGeometry(n, c, x.Numel / Math.Max(1, (long)n * c), groups, eps);
-        if (x.Numel == 0) return GroupNormComposite(x, groups, gamma, beta, eps);
+        if (x.Numel == 0) throw new ArgumentException($"group_norm: {x.Describe()} has no elements");
         var y = EmptyLike(x, x.Shape);
-        var mean = EmptyLike(x, [geo.Blocks]);
-        var rstd = EmptyLike(x, [geo.Blocks]);
-        x.Backend.GroupNormForward(geo, x.Storage, gamma?.Storage, beta?.Storage, y.Storage, mean.Storage, rstd.Storage);
+        var mu = mean = EmptyLike(x, [geo.Blocks]);
+        var rs = rstd = EmptyLike(x, [geo.Blocks]);
+        x.Backend.GroupNormForward(geo, x.Storage, gamma?.Storage, beta?.Storage, y.Storage, mu.Storage, rs.Storage);
         Tensor[] inputs = [x, .. gamma == null ? Array.Empty<Tensor>() : [gamma], .. beta == null ? Array.Empty<Tensor>() : [beta]];
         int gi = gamma == null ? -1 : 1, bi = beta == null ? -1 : inputs.Length - 1;
         var paramAxes = Enumerable.Range(0, x.Rank).Where(a => a != 1).ToArray();
@@ -94,7 +128,7 @@ public static partial class Ops
                 var dx = wantX ? EmptyLike(x, x.Shape) : null;
                 var dg = wantG ? EmptyLike(x, [c]) : null;
                 var db = wantB ? EmptyLike(x, [c]) : null;
-                x.Backend.GroupNormBackward(geo, g.Storage, x.Storage, gamma?.Storage, mean.Storage, rstd.Storage, dx?.Storage, dg?.Storage, db?.Storage);
+                x.Backend.GroupNormBackward(geo, g.Storage, x.Storage, gamma?.Storage, mu.Storage, rs.Storage, dx?.Storage, dg?.Storage, db?.Storage);
                 r[0] = dx;
                 if (wantG) r[gi] = dg;
                 if (wantB) r[bi] = db;
@@ -104,15 +138,15 @@ public static partial class Ops
             {
                 // Its own gradient (second order): the double-backward primitive without a graph,
                 // the composite form's when a graph is built (third order and beyond).
-                Tensor?[] DoubleBackward(Tensor u, GradMask n) => GroupNormDoubleBackwardPrimitive(geo, u, g, x, gamma, mean, rstd, n);
+                Tensor?[] DoubleBackward(Tensor u, GradMask n) => GroupNormDoubleBackwardPrimitive(geo, u, g, x, gamma, mu, rs, n);
                 r[0] = gamma == null
-                    ? Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mean, rstd, dx: true),
+                    ? Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mu, rs, dx: true),
                         a => GroupNormInputGradComposite(a[0], a[1], null, groups, eps), DoubleBackward, g, x)
-                    : Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], a[2], mean, rstd, dx: true),
+                    : Autodiff.Checkpoint.Fused("group_norm_backward_input", a => GroupNormBackwardPrimitive(geo, a[0], a[1], a[2], mu, rs, dx: true),
                         a => GroupNormInputGradComposite(a[0], a[1], a[2], groups, eps), DoubleBackward, g, x, gamma);
             }
             if (wantG)
-                r[gi] = Autodiff.Checkpoint.Fused("group_norm_backward_weight", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mean, rstd, dx: false),
+                r[gi] = Autodiff.Checkpoint.Fused("group_norm_backward_weight", a => GroupNormBackwardPrimitive(geo, a[0], a[1], null, mu, rs, dx: false),
                     a => Sum(Mul(a[0], GroupNormComposite(a[1], groups, null, null, eps)), paramAxes), g, x);
             if (wantB) r[bi] = Sum(g, paramAxes);
             return r;
