@@ -98,8 +98,8 @@ public sealed class DistillOptions : EvaluationFlags
     [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
     public string Fractions { get; set; } = "0.01,0.1";
 
-    [Option("baselines", Default = "random,none", HelpText = "Baselines at the same budget m: random (real subset, teacher targets) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets: the ceiling) | none (random init: the floor). The main job keeps to random,none for its ten-minute budget; rawdistill eval adds kmeans.")]
-    public string Baselines { get; set; } = "random,none";
+    [Option("baselines", Default = "random-kd,none,teacher", HelpText = EvalSettings.BaselinesHelp + " The main job keeps to random-kd,none,teacher for its ten-minute budget; rawdistill eval adds random-ce and kmeans.")]
+    public string Baselines { get; set; } = "random-kd,none,teacher";
 
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
@@ -221,85 +221,34 @@ public static class DistillCommand
     }
 
     /// <summary>
-    /// Pre-trains fresh encoders on the distilled set and on the requested baselines at the
-    /// same budget m (random real subset, k-means subset, full data — all with teacher
-    /// targets — and no pre-training); linear probe at each fraction, optionally fine-tuning;
-    /// writes the report.
+    /// Evaluates the distilled set against the requested baselines
+    /// (<see cref="DistilledSetEvaluation"/>), prints the table and the verdict, and says where
+    /// the report is.
     /// </summary>
     internal static void Evaluate(float[] xs, float[] ys, ConvNetConfig net, string norm, Teacher teacher, string teacherPath, string hash,
-        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble)
+        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble, string method = "KRR-ST")
     {
         if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
         {
             Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
             return;
         }
-        settings.Validate();
-        var real = teacher.Fit(splits.Train);
-        int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
-        if (m * real.ImageSize != xs.Length || ys.Length != m * d)
-            throw new CliException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
-        if (m > real.Count) throw new CliException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
-        var targets = teacher.Embed(real);
-        var protocol = settings.Pretrain();
-        var sets = new List<EvalSetSource> { new("KRR-ST distilled", _ => (xs, ys)) };
-        var notes = new List<string>();
-        foreach (var b in settings.BaselineList())
+        var plan = settings.Plan(net);
+        string preamble = extraPreamble.TrimEnd() + $" Encoders pre-trained for evaluation use the ConvNet's {norm} norm.\n\n" +
+            $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n";
+        List<EvalResult> results;
+        try
         {
-            switch (b)
-            {
-                case "random":
-                    sets.Add(new("random real subset (teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)));
-                    notes.Add("the random subset differs per seed");
-                    break;
-                case "kmeans":
-                    var clock = Stopwatch.StartNew();
-                    var centers = KMeansSubset.Select(targets, real.Count, d, m, seed: 0, backend: backend);
-                    Console.Error.WriteLine($"k-means: {m} centroids of {real.Count} teacher features ({clock.Elapsed.TotalSeconds:F0} s)");
-                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend)));
-                    notes.Add("the k-means subset is the nearest real image to each of m centroids of the teacher features (k-means++ seed 0, Lloyd)");
-                    break;
-                case "full":
-                    var all = Enumerable.Range(0, real.Count).ToArray();
-                    var fullOptions = protocol with { Epochs = settings.FullDataEpochs };
-                    sets.Add(new($"full data (teacher targets, {settings.FullDataEpochs} epochs)", _ => Gather(real, targets, all, d, backend), fullOptions));
-                    notes.Add($"the full-data baseline pre-trains {fullOptions} on all {real.Count} images");
-                    break;
-                case "none":
-                    sets.Add(new("no pre-training", _ => null));
-                    break;
-            }
+            results = DistilledSetEvaluation.Run(method, xs, ys, teacher, teacherPath, hash, splits, dataSpec, plan, outDir, backend, Console.Error.WriteLine, preamble);
         }
-        var fractions = ParseFractions(settings.Fractions);
-        var fineTune = settings.FineTune();
-        var fineTuneFractions = ParseFractions(settings.FineTuneFractions, "--finetune-fractions");
-        var seeds = Enumerable.Range(0, settings.Seeds).Select(s => (ulong)s).ToList();
-        Console.Error.WriteLine($"evaluation: {sets.Count} sets × {seeds.Count} seeds × {settings.Archs}, pre-training {protocol}, linear probe at {settings.Fractions}" +
-            (fineTune != null ? $", {fineTune} at {settings.FineTuneFractions}" : ""));
-        var archs = settings.Architectures(net);
-        var results = PretrainEvaluation.Run(sets, archs, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
-            backend: backend, log: Console.Error.WriteLine, fineTune: fineTune, fineTuneFractions: fineTuneFractions);
-        string preamble =
-            $"Data `{dataSpec}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
-            extraPreamble +
-            $"Pre-training: {protocol} on {string.Join(", ", archs.Select(a => a.Name))} (ConvNet with {norm} norm) with a new {d}-d MSE head; " +
-            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets" +
-            (fineTune != null ? $"; {fineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "") + ".\n\n" +
-            $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
-            $"Total wall time of the command: {Format(total.Elapsed)}.";
-        string report = PretrainEvaluation.WriteReport(outDir, results, "KRR-ST evaluation", preamble);
+        catch (ArgumentException e)
+        {
+            throw new CliException(e.Message);
+        }
         Console.WriteLine(PretrainEvaluation.Table(results));
-        Console.WriteLine($"report: {report}  (total {Format(total.Elapsed)})");
-    }
-
-    /// <summary>The real images at <paramref name="idx"/> (pixel space) with their teacher targets.</summary>
-    static (float[] X, float[] Y) Gather(ImageDataset real, float[] targets, int[] idx, int d, IBackend backend)
-    {
-        using var scope = TensorScope.Begin();
-        var x = real.Batch(idx, backend).ToArray<float>();
-        var y = new float[idx.Length * d];
-        for (int i = 0; i < idx.Length; i++) targets.AsSpan(idx[i] * d, d).CopyTo(y.AsSpan(i * d, d));
-        return (x, y);
+        string headline = EvalReport.Headline(results);
+        if (headline.Length > 0) Console.WriteLine(headline);
+        Console.WriteLine($"report: {Path.Combine(outDir, "report.md")}  (total {Format(total.Elapsed)})");
     }
 
     static KrrStConfig BuildConfig(DistillOptions o)

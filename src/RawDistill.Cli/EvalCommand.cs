@@ -33,8 +33,8 @@ public sealed class EvalOptions : EvaluationFlags
     [Option("fractions", Default = "0.01,0.05,0.1,1", HelpText = "Label fractions of the linear probe.")]
     public string Fractions { get; set; } = "0.01,0.05,0.1,1";
 
-    [Option("baselines", Default = "random,kmeans,none", HelpText = "Baselines at the same budget m: random | kmeans | full (all real images: the ceiling) | none (random init: the floor).")]
-    public string Baselines { get; set; } = "random,kmeans,none";
+    [Option("baselines", Default = "random-kd,random-ce,kmeans,none,teacher", HelpText = EvalSettings.BaselinesHelp)]
+    public string Baselines { get; set; } = "random-kd,random-ce,kmeans,none,teacher";
 
     [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: the distilled set's folder).")]
     public string? Out { get; set; }

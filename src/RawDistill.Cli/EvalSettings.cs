@@ -11,7 +11,7 @@ using RawDistill.Nn.Models;
 /// <param name="Protocol">krr-st | mkdt.</param>
 /// <param name="Epochs">Pre-training epochs of the KRR-ST protocol.</param>
 /// <param name="Fractions">Label fractions of the linear probe (text of the flag).</param>
-/// <param name="Baselines">Comma-separated baselines: random, kmeans, none, full.</param>
+/// <param name="Baselines">Comma-separated baselines of <see cref="DistilledSetEvaluation.KnownBaselines"/> (random = random-kd).</param>
 /// <param name="FullDataEpochs">Pre-training epochs of the full-data baseline (it sees every image each epoch).</param>
 /// <param name="FineTuneEpochs">Fine-tuning epochs; 0 = no fine-tuning.</param>
 /// <param name="FineTuneFractions">Label fractions of the fine-tuning (text of the flag).</param>
@@ -22,8 +22,8 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
     /// <summary>Help text of the --archs flag.</summary>
     public const string ArchsHelp = "Architectures to pre-train and evaluate (each gets its own d-dim MSE head): convnet (the distillation ConvNet) | resnet10 | resnet18 | vgg11bn | alexnetbn | mobilenetv2, comma-separated.";
 
-    /// <summary>Baseline names the --baselines flag accepts, in report order.</summary>
-    public static readonly string[] Known = ["random", "kmeans", "full", "none"];
+    /// <summary>Help text of the --baselines flag.</summary>
+    public const string BaselinesHelp = "Rows beside the distilled set, at the same budget m: random-kd (random real subset with teacher targets, MSE: the bar a distilled set must clear; 'random' is accepted for it) | random-ce (random real subset with class labels and cross-entropy, the KRR-ST paper's 'Random': a weaker bar) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets) | none (random init: the floor) | teacher (the teacher's own encoder: the ceiling), comma-separated.";
 
     /// <summary>The architecture names, validated.</summary>
     IReadOnlyList<string> ArchNames()
@@ -49,10 +49,11 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
     /// <summary>The requested baselines, validated, in report order.</summary>
     public IReadOnlyList<string> BaselineList()
     {
-        var asked = Baselines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => b.ToLowerInvariant()).ToList();
-        var unknown = asked.Where(b => !Known.Contains(b)).ToList();
-        if (unknown.Count > 0) throw new CliException($"--baselines: unknown '{string.Join(",", unknown)}'; expected a comma-separated list of {string.Join(", ", Known)}");
-        return Known.Where(asked.Contains).ToList();
+        var known = DistilledSetEvaluation.KnownBaselines;
+        var asked = Baselines.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(DistilledSetEvaluation.Canonical).ToList();
+        var unknown = asked.Where(b => !known.Contains(b)).ToList();
+        if (unknown.Count > 0) throw new CliException($"--baselines: unknown '{string.Join(",", unknown)}'; expected a comma-separated list of {string.Join(", ", known)}");
+        return known.Where(asked.Contains).ToList();
     }
 
     /// <summary>Fine-tuning options, or null when it is off.</summary>
@@ -74,5 +75,13 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
         DistillCommand.ParseFractions(Fractions, "--fractions");
         DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions");
         ArchNames();
+    }
+
+    /// <summary>The validated plan for sets of the distillation ConvNet's input.</summary>
+    public EvaluationPlan Plan(ConvNetConfig distillNet)
+    {
+        Validate();
+        return new EvaluationPlan(Seeds, Pretrain(), BaselineList(), FullDataEpochs, DistillCommand.ParseFractions(Fractions), FineTune(),
+            DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions"), Architectures(distillNet));
     }
 }

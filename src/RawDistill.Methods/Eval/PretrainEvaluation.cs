@@ -7,6 +7,25 @@ using RawDistill.Backends;
 using RawDistill.Data;
 using RawDistill.Nn.Models;
 
+/// <summary>What a row of the comparison is for: the report's headline, room and gap use it.</summary>
+public enum EvalRole
+{
+    /// <summary>A distilled set: the rows the report judges.</summary>
+    Candidate,
+
+    /// <summary>The bar a candidate must clear (random-kd: a random real subset with teacher targets).</summary>
+    Reference,
+
+    /// <summary>Any other baseline (k-means, high-loss, random-ce, full data).</summary>
+    Baseline,
+
+    /// <summary>No pre-training: the randomly initialized encoder.</summary>
+    Floor,
+
+    /// <summary>The teacher's own encoder: the ceiling.</summary>
+    Ceiling,
+}
+
 /// <summary>
 /// A pre-training set of the comparison: for a seed, (X pixels m×C×H×W, Y m×d), or null for
 /// "no pre-training" (the randomly initialized encoder).
@@ -15,16 +34,42 @@ using RawDistill.Nn.Models;
 /// <param name="Make">The set for a seed (a random subset differs per seed; a distilled set does not).</param>
 /// <param name="Options">Pre-training options of this set when they differ from the run's (the full-data
 /// baseline trains fewer epochs over many more images).</param>
-public sealed record EvalSetSource(string Name, Func<ulong, (float[] X, float[] Y)?> Make, PretrainOptions? Options = null);
+public sealed record EvalSetSource(string Name, Func<ulong, (float[] X, float[] Y)?> Make, PretrainOptions? Options = null)
+{
+    /// <summary>What the row is for (default: a baseline).</summary>
+    public EvalRole Role { get; init; } = EvalRole.Baseline;
+
+    /// <summary>
+    /// When set, the row pre-trains by cross-entropy on class labels (random-ce) instead of
+    /// MSE on targets: the images and labels for a seed; <see cref="Make"/> is not called.
+    /// </summary>
+    public Func<ulong, (float[] X, int[] Labels)>? Labelled { get; init; }
+
+    /// <summary>The cross-entropy recipe of a <see cref="Labelled"/> row.</summary>
+    public ClassificationPretrainOptions? LabelledOptions { get; init; }
+
+    /// <summary>
+    /// When set, the row is this fixed encoder (the teacher, the ceiling) with its own input
+    /// normalization: nothing is pre-trained, only probed; the caller owns and disposes it.
+    /// </summary>
+    public (ImageModel Encoder, NormalizationStats Normalization)? Fixed { get; init; }
+}
 
 /// <summary>One cell of the results: downstream accuracy of an encoder pre-trained on a set.</summary>
 /// <param name="Set">Set name.</param>
 /// <param name="Arch">Encoder architecture.</param>
 /// <param name="Fraction">Fraction of the training labels used downstream.</param>
 /// <param name="Seed">Seed (pre-training initialization and order, label subset).</param>
-/// <param name="Accuracy">Test accuracy in [0, 1].</param>
-/// <param name="Protocol">Downstream protocol: <see cref="PretrainEvaluation.LinearProbeProtocol"/> or <see cref="PretrainEvaluation.FineTuneProtocol"/>.</param>
-public sealed record EvalResult(string Set, string Arch, double Fraction, ulong Seed, double Accuracy, string Protocol = PretrainEvaluation.LinearProbeProtocol);
+/// <param name="Accuracy">Test accuracy in [0, 1] (for the fit protocols: R², or the MSE).</param>
+/// <param name="Protocol">Downstream protocol: <see cref="PretrainEvaluation.LinearProbeProtocol"/>, <see cref="PretrainEvaluation.FineTuneProtocol"/>,
+/// <see cref="PretrainEvaluation.FitR2Protocol"/> or <see cref="PretrainEvaluation.FitMseProtocol"/>.</param>
+/// <param name="Role">What the row is for.</param>
+public sealed record EvalResult(string Set, string Arch, double Fraction, ulong Seed, double Accuracy, string Protocol = PretrainEvaluation.LinearProbeProtocol,
+    EvalRole Role = EvalRole.Baseline)
+{
+    /// <summary>Whether the value is an accuracy (shown in %) rather than a representation-fit figure.</summary>
+    public bool IsAccuracy => PretrainEvaluation.IsAccuracyProtocol(Protocol);
+}
 
 /// <summary>
 /// The evaluation protocol (design page evaluation.md): for each set and seed, pre-train a
@@ -42,14 +87,30 @@ public static class PretrainEvaluation
     /// <summary>Protocol name of fine-tuning cells.</summary>
     public const string FineTuneProtocol = "fine-tune";
 
+    /// <summary>Protocol name of the representation-fit R² cells (<see cref="RepresentationFit"/>, test split).</summary>
+    public const string FitR2Protocol = "teacher-fit R²";
+
+    /// <summary>Protocol name of the representation-fit MSE cells.</summary>
+    public const string FitMseProtocol = "teacher-fit MSE";
+
+    /// <summary>Whether cells of the protocol are accuracies.</summary>
+    public static bool IsAccuracyProtocol(string protocol) => protocol is LinearProbeProtocol or FineTuneProtocol;
+
+    /// <summary>Column order of the protocols.</summary>
+    static int ProtocolOrder(string protocol) => protocol switch { LinearProbeProtocol => 0, FineTuneProtocol => 1, FitR2Protocol => 2, _ => 3 };
+
     /// <summary>
     /// Runs every (set, seed, fraction) cell: linear probe at <paramref name="fractions"/>, and
-    /// fine-tuning at <paramref name="fineTuneFractions"/> when <paramref name="fineTune"/> is given.
+    /// fine-tuning at <paramref name="fineTuneFractions"/> when <paramref name="fineTune"/> is given;
+    /// with <paramref name="testTargets"/> (the teacher's features of the test split), also the
+    /// representation fit of every MSE-pre-trained network. Only the labelled training images of
+    /// the seed's fractions and the test split are embedded, in f32. A fixed-encoder row (the
+    /// ceiling) is probed once per seed, not per architecture, under the architecture "teacher".
     /// </summary>
     public static List<EvalResult> Run(IReadOnlyList<EvalSetSource> sets, IReadOnlyList<EvalArchitecture> archs, NormalizationStats normalization,
         ImageDataset train, ImageDataset test, IReadOnlyList<double> fractions, IReadOnlyList<ulong> seeds, PretrainOptions options,
         LinearProbeOptions? probe = null, IBackend? backend = null, Action<string>? log = null,
-        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null)
+        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null, float[]? testTargets = null)
     {
         if (!train.HasLabels || !test.HasLabels) throw new ArgumentException("evaluation needs labelled train and test splits");
         if (archs.Count == 0) throw new ArgumentException("evaluation needs at least one architecture");
@@ -57,47 +118,86 @@ public static class PretrainEvaluation
         var results = new List<EvalResult>();
         var testLabels = test.Labels.ToArray();
         var trainLabels = train.Labels.ToArray();
-        foreach (var arch in archs)
-        foreach (var seed in seeds)
+        for (int a = 0; a < archs.Count; a++)
         {
-            foreach (var set in sets)
+            var arch = archs[a];
+            foreach (var seed in seeds)
             {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                var data = set.Make(seed);
-                var encoder = data is { } xy
-                    ? Pretrainer.Run(arch, xy.X, xy.Y, normalization, set.Options ?? options, seed, backend)
-                    : arch.Build(0, new Random.Generator(seed).Fork(1));
-                float[] ftrain, ftest;
-                var cells = new List<string>();
-                using (encoder)
+                // The labelled images of every fraction at this seed: only these are embedded.
+                var subsets = fractions.Select(f => LabelledSubset(train.Count, f, seed)).ToList();
+                var union = subsets.SelectMany(i => i).Distinct().Order().ToArray();
+                var position = new int[train.Count];
+                for (int i = 0; i < union.Length; i++) position[union[i]] = i;
+                var labelled = union.Length == train.Count ? train : train.Subset(union);
+                foreach (var set in sets)
                 {
-                    if (data == null && backend != null) encoder.To(backend);
-                    ftrain = FeatureExtractor.Extract(encoder, train, normalization);
-                    ftest = FeatureExtractor.Extract(encoder, test, normalization);
-                    if (fineTune != null)
-                        foreach (var f in fineTuneFractions ?? fractions)
-                        {
-                            double acc = FineTuner.Run(encoder, arch, train, LabelledSubset(train.Count, f, seed), test, normalization, classes, fineTune, seed);
-                            results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc, FineTuneProtocol));
-                            cells.Add($"fine-tune {Pct(f)} {acc * 100:F2}%");
-                        }
-                }
-                int d = ftrain.Length / train.Count;
-                foreach (var f in fractions)
-                {
-                    var idx = LabelledSubset(train.Count, f, seed);
-                    var xs = new float[idx.Length * d];
-                    var ys = new int[idx.Length];
-                    for (int i = 0; i < idx.Length; i++)
+                    if (set.Fixed != null && a > 0) continue;
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    var cells = new List<string>();
+                    string archName = set.Fixed != null ? "teacher" : arch.Name;
+                    void Add(EvalResult r, string cell)
                     {
-                        ftrain.AsSpan(idx[i] * d, d).CopyTo(xs.AsSpan(i * d, d));
-                        ys[i] = trainLabels[idx[i]];
+                        results.Add(r);
+                        cells.Add(cell);
                     }
-                    var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probe, backend);
-                    results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc));
-                    cells.Add($"probe {Pct(f)} {acc * 100:F2}%");
+                    float[] ftrain, ftest;
+                    if (set.Fixed is { } fixedEncoder)
+                    {
+                        ftrain = FeatureExtractor.Extract(fixedEncoder.Encoder, labelled, fixedEncoder.Normalization);
+                        ftest = FeatureExtractor.Extract(fixedEncoder.Encoder, test, fixedEncoder.Normalization);
+                    }
+                    else
+                    {
+                        (float[] X, float[] Y)? data = null;
+                        ImageModel encoder;
+                        if (set.Labelled != null)
+                        {
+                            var (x, labels) = set.Labelled(seed);
+                            encoder = Pretrainer.RunClassification(arch, x, labels, classes, normalization,
+                                set.LabelledOptions ?? new ClassificationPretrainOptions(options.Epochs), seed, backend);
+                        }
+                        else
+                        {
+                            data = set.Make(seed);
+                            encoder = data is { } xy
+                                ? Pretrainer.Run(arch, xy.X, xy.Y, normalization, set.Options ?? options, seed, backend)
+                                : arch.Build(0, new Random.Generator(seed).Fork(1));
+                        }
+                        using (encoder)
+                        {
+                            if (data == null && set.Labelled == null && backend != null) encoder.To(backend);
+                            ftrain = FeatureExtractor.Extract(encoder, labelled, normalization);
+                            ftest = FeatureExtractor.Extract(encoder, test, normalization);
+                            if (testTargets != null && data is { } pre && pre.Y.Length > 0)
+                            {
+                                var fit = RepresentationFit.Measure(encoder, test, normalization, testTargets);
+                                Add(new EvalResult(set.Name, archName, 1, seed, fit.R2, FitR2Protocol, set.Role), string.Create(CultureInfo.InvariantCulture, $"fit R² {fit.R2:F3}"));
+                                results.Add(new EvalResult(set.Name, archName, 1, seed, fit.Mse, FitMseProtocol, set.Role));
+                            }
+                            if (fineTune != null)
+                                foreach (var f in fineTuneFractions ?? fractions)
+                                {
+                                    double acc = FineTuner.Run(encoder, arch, train, LabelledSubset(train.Count, f, seed), test, normalization, classes, fineTune, seed);
+                                    Add(new EvalResult(set.Name, archName, f, seed, acc, FineTuneProtocol, set.Role), $"fine-tune {Pct(f)} {acc * 100:F2}%");
+                                }
+                        }
+                    }
+                    int d = ftrain.Length / labelled.Count;
+                    for (int k = 0; k < fractions.Count; k++)
+                    {
+                        var idx = subsets[k];
+                        var xs = new float[(long)idx.Length * d];
+                        var ys = new int[idx.Length];
+                        for (int i = 0; i < idx.Length; i++)
+                        {
+                            ftrain.AsSpan(position[idx[i]] * d, d).CopyTo(xs.AsSpan(i * d, d));
+                            ys[i] = trainLabels[idx[i]];
+                        }
+                        var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probe, backend);
+                        Add(new EvalResult(set.Name, archName, fractions[k], seed, acc, LinearProbeProtocol, set.Role), $"probe {Pct(fractions[k])} {acc * 100:F2}%");
+                    }
+                    log?.Invoke($"eval {archName} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
                 }
-                log?.Invoke($"eval {arch.Name} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
         }
         return results;
@@ -107,7 +207,7 @@ public static class PretrainEvaluation
     static int[] LabelledSubset(int n, double fraction, ulong seed) =>
         fraction >= 1 ? Enumerable.Range(0, n).ToArray() : Subsample.Fraction(n, fraction, seed);
 
-    static string Pct(double f) => (f * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
+    internal static string Pct(double f) => (f * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
 
     /// <summary>Mean and sample standard deviation (0 for one value).</summary>
     public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
@@ -119,19 +219,22 @@ public static class PretrainEvaluation
 
     /// <summary>
     /// The Markdown table: one row per set, one column per (protocol, label fraction) — linear
-    /// probe first, then fine-tuning — accuracy % mean ± std over seeds.
+    /// probe first, then fine-tuning, then the representation fit — accuracy % (R², MSE for the
+    /// fit) mean ± std over seeds. The teacher's row (the ceiling) has its own architecture.
     /// </summary>
     public static string Table(IReadOnlyList<EvalResult> results)
     {
         var columns = results.Select(r => (r.Protocol, r.Fraction)).Distinct()
-            .OrderBy(c => c.Protocol == LinearProbeProtocol ? 0 : 1).ThenBy(c => c.Fraction).ToList();
+            .OrderBy(c => ProtocolOrder(c.Protocol)).ThenBy(c => c.Fraction).ToList();
         bool onlyProbe = columns.All(c => c.Protocol == LinearProbeProtocol);
         var rows = results.Select(r => (r.Arch, r.Set)).Distinct().ToList();
-        bool severalArchs = rows.Select(r => r.Arch).Distinct().Count() > 1;
+        bool severalArchs = rows.Select(r => r.Arch).Where(a => a != "teacher").Distinct().Count() > 1;
         int seeds = results.Select(r => r.Seed).Distinct().Count();
+        static string Header((string Protocol, double Fraction) c, bool onlyProbe) =>
+            IsAccuracyProtocol(c.Protocol) ? (onlyProbe ? "" : c.Protocol + ", ") + Pct(c.Fraction) + " labels" : c.Protocol + " (test)";
         var sb = new StringBuilder();
         sb.Append(severalArchs ? "| architecture | pre-training set | " : "| pre-training set | ")
-            .AppendJoin(" | ", columns.Select(c => (onlyProbe ? "" : c.Protocol + ", ") + Pct(c.Fraction) + " labels")).Append(" |\n");
+            .AppendJoin(" | ", columns.Select(c => Header(c, onlyProbe))).Append(" |\n");
         sb.Append(severalArchs ? "|---|---|" : "|---|").AppendJoin("", columns.Select(_ => "---:|")).Append('\n');
         foreach (var (a, s) in rows)
         {
@@ -140,29 +243,47 @@ public static class PretrainEvaluation
             sb.Append(s).Append(" | ");
             sb.AppendJoin(" | ", columns.Select(c =>
             {
-                var v = results.Where(r => r.Arch == a && r.Set == s && r.Protocol == c.Protocol && r.Fraction == c.Fraction).Select(r => r.Accuracy * 100).ToList();
+                var v = results.Where(r => r.Arch == a && r.Set == s && r.Protocol == c.Protocol && r.Fraction == c.Fraction).Select(r => r.Accuracy).ToList();
                 if (v.Count == 0) return "–";
                 var (mean, std) = MeanStd(v);
-                return string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}");
+                return c.Protocol switch
+                {
+                    FitR2Protocol => string.Create(CultureInfo.InvariantCulture, $"{mean:F3} ± {std:F3}"),
+                    FitMseProtocol => string.Create(CultureInfo.InvariantCulture, $"{mean:G3} ± {std:G2}"),
+                    _ => string.Create(CultureInfo.InvariantCulture, $"{mean * 100:F2} ± {std * 100:F2}"),
+                };
             }));
             sb.Append(" |\n");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"\n{(onlyProbe ? "Linear-probe test" : "Test")} accuracy (%), mean ± std over {seeds} seed(s).\n");
+        sb.Append(CultureInfo.InvariantCulture, $"\n{(onlyProbe ? "Linear-probe test" : "Test")} accuracy (%), mean ± std over {seeds} seed(s)");
+        if (columns.Any(c => !IsAccuracyProtocol(c.Protocol)))
+            sb.Append("; teacher fit: how well the pre-trained head reproduces the teacher's features on the test split (R², MSE)");
+        sb.Append(".\n");
         return sb.ToString();
     }
 
-    /// <summary>Writes <c>report.md</c> (a heading, <paramref name="preamble"/>, the table), <c>results.csv</c> and <c>results.json</c>; returns the report path.</summary>
+    /// <summary>
+    /// Writes <c>report.md</c> (a heading, the verdict headline, <paramref name="preamble"/>, the
+    /// table, the room each set closes, the paired differences), <c>results.csv</c> and
+    /// <c>results.json</c>; returns the report path.
+    /// </summary>
     public static string WriteReport(string dir, IReadOnlyList<EvalResult> results, string title, string preamble = "")
     {
         Directory.CreateDirectory(dir);
         var md = new StringBuilder();
         md.Append("# ").Append(title).Append("\n\n");
+        string headline = EvalReport.Headline(results);
+        if (headline.Length > 0) md.Append(headline.TrimEnd()).Append("\n\n");
         if (preamble.Length > 0) md.Append(preamble.TrimEnd()).Append("\n\n");
         md.Append(Table(results));
+        string room = EvalReport.RoomTable(results);
+        if (room.Length > 0) md.Append("\n## Room closed\n\n").Append(room);
+        string paired = EvalReport.PairedTable(results);
+        if (paired.Length > 0) md.Append("\n## Paired differences\n\n").Append(paired);
         string report = Path.Combine(dir, "report.md");
         Write(report, md.ToString());
-        var csv = new StringBuilder("set,arch,protocol,fraction,seed,accuracy\n");
-        foreach (var r in results) csv.Append(CultureInfo.InvariantCulture, $"{r.Set},{r.Arch},{r.Protocol},{r.Fraction:R},{r.Seed},{r.Accuracy:R}\n");
+        var csv = new StringBuilder("set,role,arch,protocol,fraction,seed,value\n");
+        foreach (var r in results) csv.Append(CultureInfo.InvariantCulture, $"{r.Set},{r.Role},{r.Arch},{r.Protocol},{r.Fraction:R},{r.Seed},{r.Accuracy:R}\n");
         Write(Path.Combine(dir, "results.csv"), csv.ToString());
         var summary = results.GroupBy(r => (r.Set, r.Arch, r.Protocol, r.Fraction)).Select(g =>
         {
@@ -171,12 +292,20 @@ public static class PretrainEvaluation
         }).ToList();
         var json = JsonSerializer.Serialize(new
         {
-            cells = results.Select(r => new { set = r.Set, arch = r.Arch, protocol = r.Protocol, fraction = r.Fraction, seed = r.Seed, accuracy = r.Accuracy }),
+            cells = results.Select(r => new { set = r.Set, role = r.Role.ToString(), arch = r.Arch, protocol = r.Protocol, fraction = r.Fraction, seed = r.Seed, value = r.Accuracy }),
             summary,
+            paired = EvalReport.Comparisons(results).Select(c => new
+            {
+                candidate = c.Candidate, baseline = c.Baseline, arch = c.Arch, protocol = c.Protocol, fraction = c.Fraction,
+                differences = c.Interval.Differences, mean = c.Interval.Mean, lower = Finite(c.Interval.Lower), upper = Finite(c.Interval.Upper),
+                verdict = c.Interval.Verdict.ToString().ToLowerInvariant(),
+            }),
         }, new JsonSerializerOptions { WriteIndented = true });
         Write(Path.Combine(dir, "results.json"), json);
         return report;
     }
+
+    static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     static void Write(string path, string text)
     {

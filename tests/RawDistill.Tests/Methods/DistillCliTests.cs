@@ -53,20 +53,26 @@ public sealed class DistillCliTests
                 "--seeds", "1", "--epochs", "1", "--fractions", "1", "--out", evalOut]));
             Assert.True(File.Exists(Path.Combine(evalOut, "report.md")));
 
-            // Every baseline and fine-tuning: one report row per set, a fine-tune column, protocol in the CSV.
+            // Every baseline and fine-tuning: one report row per set, a fine-tune column, the
+            // representation fit of the MSE-pre-trained rows, protocol and role in the CSV, a verdict.
             string allOut = Path.Combine(dir, "eval-all");
             Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
-                "--seeds", "2", "--epochs", "1", "--fractions", "0.5", "--baselines", "none,full,kmeans,random", "--full-data-epochs", "1",
+                "--seeds", "2", "--epochs", "1", "--fractions", "0.5", "--baselines", "none,full,kmeans,random,random-ce,teacher", "--full-data-epochs", "1",
                 "--finetune-epochs", "1", "--finetune-fractions", "1", "--out", allOut]));
             var report = File.ReadAllText(Path.Combine(allOut, "report.md"));
-            foreach (var row in new[] { "| KRR-ST distilled |", "| random real subset (teacher targets) |", "| k-means subset (teacher targets) |",
-                "| full data (teacher targets, 1 epochs) |", "| no pre-training |" })
+            foreach (var row in new[] { "| KRR-ST distilled |", "| random-kd (random subset, teacher targets) |", "| random-ce (random subset, class labels) |",
+                "| k-means subset (teacher targets) |", "| full data (teacher targets, 1 epochs) |", "| no pre-training |", "| teacher (its own encoder) |" })
                 Assert.Contains(row, report);
-            Assert.Contains("| pre-training set | linear probe, 50% labels | fine-tune, 100% labels |", report);
+            Assert.Contains("| pre-training set | linear probe, 50% labels | fine-tune, 100% labels | teacher-fit R² (test) | teacher-fit MSE (test) |", report);
+            Assert.Contains("**Verdict** — KRR-ST distilled against random-kd (random subset, teacher targets), linear probe", report);
+            Assert.Contains("## Room closed", report);
+            Assert.Contains("## Paired differences", report);
             var csv = File.ReadAllLines(Path.Combine(allOut, "results.csv"));
-            Assert.Equal("set,arch,protocol,fraction,seed,accuracy", csv[0]);
-            Assert.Equal(1 + 5 * 2 * 2, csv.Length);
-            Assert.Equal(5 * 2, csv.Count(l => l.Contains(",fine-tune,1,")));
+            Assert.Equal("set,role,arch,protocol,fraction,seed,value", csv[0]);
+            // Per seed: 7 probe cells, 6 fine-tune cells (not the teacher), R² and MSE of the 4 MSE-pre-trained rows.
+            Assert.Equal(1 + (7 + 6 + 8) * 2, csv.Length);
+            Assert.Equal(6 * 2, csv.Count(l => l.Contains(",fine-tune,1,")));
+            Assert.Equal(2, csv.Count(l => l.StartsWith("teacher (its own encoder),Ceiling,teacher,linear probe,", StringComparison.Ordinal)));
 
             // Transfer to another architecture: one row per (architecture, set).
             string archOut = Path.Combine(dir, "eval-archs");

@@ -1,0 +1,137 @@
+namespace RawDistill.Methods.Eval;
+
+using System.Diagnostics;
+using System.Globalization;
+using RawDistill.Backends;
+using RawDistill.Data;
+using RawDistill.Methods.Ssl;
+using RawDistill.Tensors;
+
+/// <summary>
+/// What to evaluate a distilled set against and how (design page evaluation.md), already
+/// parsed: the CLI's `distill` and `eval` build it from their flags.
+/// </summary>
+/// <param name="Seeds">Evaluation seeds 0..Seeds−1.</param>
+/// <param name="Protocol">How each set pre-trains a fresh encoder.</param>
+/// <param name="Baselines">Baseline names of <see cref="DistilledSetEvaluation.KnownBaselines"/>, in report order.</param>
+/// <param name="FullDataEpochs">Pre-training epochs of the full-data baseline.</param>
+/// <param name="Fractions">Label fractions of the linear probe.</param>
+/// <param name="FineTune">Fine-tuning, or null.</param>
+/// <param name="FineTuneFractions">Label fractions of the fine-tuning.</param>
+/// <param name="Archs">Architectures to pre-train and evaluate.</param>
+public sealed record EvaluationPlan(int Seeds, PretrainOptions Protocol, IReadOnlyList<string> Baselines, int FullDataEpochs,
+    IReadOnlyList<double> Fractions, FineTuneOptions? FineTune, IReadOnlyList<double> FineTuneFractions, IReadOnlyList<EvalArchitecture> Archs);
+
+/// <summary>
+/// Evaluates a distilled set of any method against baselines at the same budget m (design
+/// page evaluation.md): builds the baseline sets (random-kd, random-ce, k-means, full data,
+/// no pre-training, the teacher's own encoder), runs every cell
+/// (<see cref="PretrainEvaluation.Run"/>) and writes the report with its verdict.
+/// </summary>
+public static class DistilledSetEvaluation
+{
+    /// <summary>
+    /// Baseline names, in report order: random-kd (random real subset, teacher targets, MSE —
+    /// the bar), random-ce (the same kind of subset with class labels and cross-entropy — the
+    /// KRR-ST paper's "Random"), kmeans, full (all real images, teacher targets), none (no
+    /// pre-training, the floor), teacher (the teacher's own encoder probed, the ceiling).
+    /// </summary>
+    public static readonly string[] KnownBaselines = ["random-kd", "random-ce", "kmeans", "full", "none", "teacher"];
+
+    /// <summary>Baseline names accepted for compatibility: random = random-kd.</summary>
+    public static string Canonical(string name) => name.ToLowerInvariant() switch { "random" => "random-kd", var n => n };
+
+    /// <summary>
+    /// Runs the evaluation of the set (<paramref name="xs"/> pixels m×C×H×W in [0, 1],
+    /// <paramref name="ys"/> m×d teacher-space targets) named "<paramref name="method"/> distilled"
+    /// and writes report.md, results.csv and results.json to <paramref name="outDir"/>; returns the
+    /// results. <paramref name="preamble"/> goes into the report (method config, image links).
+    /// </summary>
+    public static List<EvalResult> Run(string method, float[] xs, float[] ys, Teacher teacher, string teacherPath, string teacherHash,
+        DataSplits splits, string dataSpec, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble)
+    {
+        if (splits.Test is not { HasLabels: true } test || !splits.Train.HasLabels)
+            throw new ArgumentException($"{dataSpec}: no labelled train/test splits to evaluate on");
+        var real = teacher.Fit(splits.Train);
+        var testFit = teacher.Fit(test);
+        int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
+        if (m == 0 || m * real.ImageSize != xs.Length || ys.Length != m * d)
+            throw new ArgumentException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
+        if (m > real.Count) throw new ArgumentException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
+        var clock = Stopwatch.StartNew();
+        var targets = teacher.Embed(real);
+        var testTargets = teacher.Embed(testFit);
+        log($"teacher targets: {real.Count} training and {testFit.Count} test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
+        var protocol = plan.Protocol;
+        var sets = new List<EvalSetSource> { new($"{method} distilled", _ => (xs, ys)) { Role = EvalRole.Candidate } };
+        var notes = new List<string>();
+        var labels = real.Labels.ToArray();
+        foreach (var b in plan.Baselines.Select(Canonical))
+        {
+            switch (b)
+            {
+                case "random-kd":
+                    sets.Add(new("random-kd (random subset, teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)) { Role = EvalRole.Reference });
+                    notes.Add("random-kd and random-ce draw a different random subset per seed");
+                    break;
+                case "random-ce":
+                    var ce = new ClassificationPretrainOptions(protocol.Epochs, Batch: protocol.Batch);
+                    sets.Add(new("random-ce (random subset, class labels)", _ => null)
+                    {
+                        Labelled = seed =>
+                        {
+                            var idx = Subsample.Random(real.Count, m, seed + 1000);
+                            return (Gather(real, targets, idx, d, backend).X, idx.Select(i => labels[i]).ToArray());
+                        },
+                        LabelledOptions = ce,
+                    });
+                    notes.Add($"random-ce pre-trains {ce} on the same subsets as random-kd");
+                    break;
+                case "kmeans":
+                    var kclock = Stopwatch.StartNew();
+                    var centers = KMeansSubset.Select(targets, real.Count, d, m, seed: 0, backend: backend);
+                    log($"k-means: {m} centroids of {real.Count} teacher features ({kclock.Elapsed.TotalSeconds:F0} s)");
+                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend)));
+                    notes.Add("the k-means subset is the nearest real image to each of m centroids of the teacher features (k-means++ seed 0, Lloyd)");
+                    break;
+                case "full":
+                    var all = Enumerable.Range(0, real.Count).ToArray();
+                    var fullOptions = protocol with { Epochs = plan.FullDataEpochs };
+                    sets.Add(new($"full data (teacher targets, {plan.FullDataEpochs} epochs)", _ => Gather(real, targets, all, d, backend), fullOptions));
+                    notes.Add($"the full-data baseline pre-trains {fullOptions} on all {real.Count} images");
+                    break;
+                case "none":
+                    sets.Add(new("no pre-training", _ => null) { Role = EvalRole.Floor });
+                    break;
+                case "teacher":
+                    sets.Add(new("teacher (its own encoder)", _ => null) { Role = EvalRole.Ceiling, Fixed = (teacher.Encoder, teacher.Normalization) });
+                    break;
+                default:
+                    throw new ArgumentException($"unknown baseline '{b}'; expected one of {string.Join(", ", KnownBaselines)}");
+            }
+        }
+        var seeds = Enumerable.Range(0, plan.Seeds).Select(s => (ulong)s).ToList();
+        log($"evaluation: {sets.Count} sets × {seeds.Count} seeds × {string.Join(",", plan.Archs.Select(a => a.Name))}, pre-training {protocol}, linear probe at " +
+            string.Join(",", plan.Fractions.Select(PretrainEvaluation.Pct)) + (plan.FineTune != null ? $", {plan.FineTune} at {string.Join(",", plan.FineTuneFractions.Select(PretrainEvaluation.Pct))}" : ""));
+        var results = PretrainEvaluation.Run(sets, plan.Archs, teacher.Normalization, real, testFit, plan.Fractions, seeds, protocol,
+            backend: backend, log: log, fineTune: plan.FineTune, fineTuneFractions: plan.FineTuneFractions, testTargets: testTargets);
+        string text =
+            $"Data `{dataSpec}` ({real.Count} training images, {test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {teacherHash}).\n" +
+            preamble.TrimEnd() + "\n" +
+            $"Pre-training: {protocol} on {string.Join(", ", plan.Archs.Select(a => a.Name))} with a new {d}-d MSE head; " +
+            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets shared by every row of a seed" +
+            (plan.FineTune != null ? $"; {plan.FineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes.Distinct()) : "") + ".";
+        PretrainEvaluation.WriteReport(outDir, results, $"{method} evaluation", text);
+        return results;
+    }
+
+    /// <summary>The real images at <paramref name="idx"/> (pixel space [0, 1]) with their teacher targets.</summary>
+    public static (float[] X, float[] Y) Gather(ImageDataset real, float[] targets, int[] idx, int d, IBackend backend)
+    {
+        using var scope = TensorScope.Begin();
+        var x = real.Batch(idx, backend).ToArray<float>();
+        var y = new float[idx.Length * d];
+        for (int i = 0; i < idx.Length; i++) targets.AsSpan(idx[i] * d, d).CopyTo(y.AsSpan(i * d, d));
+        return (x, y);
+    }
+}
