@@ -61,7 +61,7 @@ __device__ Tap bilinear_tap(int start, int inSize, int outSize, int o, int limit
 
 // One thread per output pixel; the two taps are recomputed per pixel (a few flops) rather
 // than tabulated, so the only upload is the boxes. A flipped box reads its taps mirrored.
-extern "C" __global__ void resized_crop_f32(const float* x, int N, int C, int H, int W, const CropBox* boxes,
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) resized_crop_f32(const float* x, int N, int C, int H, int W, const CropBox* boxes,
                                             int outH, int outW, float* y)
 {
     GRID_STRIDE_LOOP(t, (i64)N * C * outH * outW)
@@ -128,7 +128,7 @@ __device__ void shift_hue(float& r, float& g, float& b, float shift)
 // the point-wise steps need no barrier; contrast's mean is a block reduction, whose
 // barriers also order it after the owners' earlier writes. The mean is summed in double,
 // as on the CPU (luma for 3 channels, plain values otherwise), and rounded once to f32.
-extern "C" __global__ void color_jitter_f32(const float* x, int N, int C, int plane, const JitterParams* params, float* y)
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) color_jitter_f32(const float* x, int N, int C, int plane, const JitterParams* params, float* y)
 {
     __shared__ double scratch[32];
     for (int n = blockIdx.x; n < N; n += gridDim.x)
@@ -204,7 +204,7 @@ extern "C" __global__ void color_jitter_f32(const float* x, int N, int C, int pl
 
 // One thread per pixel, all channels: every channel of a flagged 3-channel image ← luma.
 // Reads its pixel before writing it, so y may alias x.
-extern "C" __global__ void grayscale_f32(const float* x, int N, int C, int plane, const u8* apply, float* y)
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) grayscale_f32(const float* x, int N, int C, int plane, const u8* apply, float* y)
 {
     GRID_STRIDE_LOOP(t, (i64)N * plane)
     {
@@ -223,7 +223,7 @@ extern "C" __global__ void grayscale_f32(const float* x, int N, int C, int plane
     }
 }
 
-extern "C" __global__ void solarize_f32(const float* x, int N, i64 imageSize, const u8* apply, double threshold, float* y)
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) solarize_f32(const float* x, int N, i64 imageSize, const u8* apply, double threshold, float* y)
 {
     float th = (float)threshold;
     GRID_STRIDE_LOOP(t, N * imageSize)
@@ -240,7 +240,7 @@ __device__ __forceinline__ int reflect(int i, int n) { return i < 0 ? -i : i >= 
 
 // Pass 1, along rows: tmp[y, x] = Σ_j k_j · x[y, reflect(x + j − r)], summed from j = 0 as
 // the CPU does. Images not flagged are skipped (pass 2 copies them).
-extern "C" __global__ void blur_rows_f32(const float* x, int N, int C, int H, int W, const u8* apply,
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) blur_rows_f32(const float* x, int N, int C, int H, int W, const u8* apply,
                                          const float* weights, int K, float* tmp)
 {
     int r = K / 2;
@@ -259,7 +259,7 @@ extern "C" __global__ void blur_rows_f32(const float* x, int N, int C, int H, in
 
 // Pass 2, along columns: y[y, x] = Σ_j k_j · tmp[reflect(y + j − r), x] in the same order
 // (the CPU's row-vector updates d ← tmp·k_j + d, j = 0..K−1); unflagged images are copied.
-extern "C" __global__ void blur_cols_f32(const float* x, const float* tmp, int N, int C, int H, int W, const u8* apply,
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) blur_cols_f32(const float* x, const float* tmp, int N, int C, int H, int W, const u8* apply,
                                          const float* weights, int K, float* y)
 {
     int r = K / 2;

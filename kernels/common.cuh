@@ -6,13 +6,20 @@
 //    for kernels that only move bytes);
 //  * element counts and offsets are `long long`, small sizes `int`, scalars `double`
 //    (cast to the element type inside), so one C# launcher serves both float dtypes;
-//  * element-wise kernels use grid-stride loops, so any grid size is correct.
+//  * element-wise kernels use grid-stride loops, so any grid size is correct;
+//  * every kernel is `extern "C" __global__ void __launch_bounds__(MAX_BLOCK) name(...)`.
 #pragma once
 
 typedef long long i64;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 typedef unsigned char u8;
+
+// Every kernel is declared __launch_bounds__(MAX_BLOCK): the launchers' block size goes up to
+// 1024 (the block-size sweep of `bench kernels`), and without the bound a newer NVRTC may give a
+// kernel more registers than 1024 threads can have (65536 per block), so the launch would fail
+// with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES only at that block size, and only on a GPU.
+#define MAX_BLOCK 1024
 
 #define GRID_STRIDE_LOOP(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (i64)(n); i += (i64)blockDim.x * gridDim.x)

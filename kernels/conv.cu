@@ -87,14 +87,14 @@ template <typename T> __device__ void add_bias(T* y, const T* bias, i64 total, i
     GRID_STRIDE_LOOP(t, total) y[t] += bias[(t / pq) % K];
 }
 
-#define DEFINE_CONV(T, S)                                                                                              \
-    extern "C" __global__ void im2col_##S(const T* x, T* col, ConvDesc d, int n0, int nb, int c0, int cg, i64 sN, i64 sK) \
-    { im2col<T>(x, col, d, n0, nb, c0, cg, sN, sK); }                                                                  \
-    extern "C" __global__ void col2im_##S(const T* col, T* dx, ConvDesc d, int n0, int nb, int c0, int cg, i64 sN, i64 sK) \
-    { col2im<T>(col, dx, d, n0, nb, c0, cg, sN, sK); }                                                                 \
-    extern "C" __global__ void conv_pack_dy_##S(const T* dy, T* dyp, ConvDesc d, int n0, int nb, int k0, int kg)        \
-    { pack_dy<T>(dy, dyp, d, n0, nb, k0, kg); }                                                                        \
-    extern "C" __global__ void conv_add_bias_##S(T* y, const T* bias, i64 total, int K, i64 pq)                         \
+#define DEFINE_CONV(T, S)                                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) im2col_##S(const T* x, T* col, ConvDesc d, int n0, int nb, int c0, int cg, i64 sN, i64 sK)  \
+    { im2col<T>(x, col, d, n0, nb, c0, cg, sN, sK); }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) col2im_##S(const T* col, T* dx, ConvDesc d, int n0, int nb, int c0, int cg, i64 sN, i64 sK) \
+    { col2im<T>(col, dx, d, n0, nb, c0, cg, sN, sK); }                                                                                                  \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) conv_pack_dy_##S(const T* dy, T* dyp, ConvDesc d, int n0, int nb, int k0, int kg)           \
+    { pack_dy<T>(dy, dyp, d, n0, nb, k0, kg); }                                                                                                         \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) conv_add_bias_##S(T* y, const T* bias, i64 total, int K, i64 pq)                            \
     { add_bias<T>(y, bias, total, K, pq); }
 
 DEFINE_CONV(float, f32)

@@ -111,12 +111,12 @@ template <typename T> __device__ void select_where(const T* mask, const T* a, co
     GRID_STRIDE_LOOP(i, n) y[i] = mask[i] != (T)0 ? a[i] : b[i];
 }
 
-#define DEFINE_ELEMENTWISE(T, S)                                                                        \
-    extern "C" __global__ void unary_##S(int op, const T* x, T* y, i64 n, double a, double b)            \
-    { unary<T>(op, x, y, n, a, b); }                                                                    \
-    extern "C" __global__ void binary_##S(int op, const T* a, const T* b, T* y, i64 n, BroadcastDesc d) \
-    { binary<T>(op, a, b, y, n, d); }                                                                   \
-    extern "C" __global__ void select_##S(const T* mask, const T* a, const T* b, T* y, i64 n)           \
+#define DEFINE_ELEMENTWISE(T, S)                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) unary_##S(int op, const T* x, T* y, i64 n, double a, double b)           \
+    { unary<T>(op, x, y, n, a, b); }                                                                                                 \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) binary_##S(int op, const T* a, const T* b, T* y, i64 n, BroadcastDesc d) \
+    { binary<T>(op, a, b, y, n, d); }                                                                                                \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) select_##S(const T* mask, const T* a, const T* b, T* y, i64 n)           \
     { select_where<T>(mask, a, b, y, n); }
 
 DEFINE_ELEMENTWISE(float, f32)

@@ -32,16 +32,16 @@ template <typename T> __device__ void scatter_add_rows(const T* x, int rowLength
     }
 }
 
-#define DEFINE_SCATTER(T, S)                                                                                     \
-    extern "C" __global__ void gather_flat_##S(const T* x, const int* idx, i64 n, T* y) { gather_flat<T>(x, idx, n, y); } \
-    extern "C" __global__ void scatter_add_flat_##S(const T* x, const int* idx, i64 n, T* y) { scatter_add_flat<T>(x, idx, n, y); } \
-    extern "C" __global__ void scatter_add_rows_##S(const T* x, int len, const int* idx, int rows, T* y)         \
+#define DEFINE_SCATTER(T, S)                                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) gather_flat_##S(const T* x, const int* idx, i64 n, T* y) { gather_flat<T>(x, idx, n, y); }           \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) scatter_add_flat_##S(const T* x, const int* idx, i64 n, T* y) { scatter_add_flat<T>(x, idx, n, y); } \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) scatter_add_rows_##S(const T* x, int len, const int* idx, int rows, T* y)                            \
     { scatter_add_rows<T>(x, len, idx, rows, y); }
 
 DEFINE_SCATTER(float, f32)
 DEFINE_SCATTER(double, f64)
 
 // GatherRows works for any dtype: b1 / b4 / b8 move 1-, 4- and 8-byte elements.
-extern "C" __global__ void gather_rows_b1(const u8* x, int len, const int* idx, int rows, u8* y) { gather_rows<u8>(x, len, idx, rows, y); }
-extern "C" __global__ void gather_rows_b4(const u32* x, int len, const int* idx, int rows, u32* y) { gather_rows<u32>(x, len, idx, rows, y); }
-extern "C" __global__ void gather_rows_b8(const u64* x, int len, const int* idx, int rows, u64* y) { gather_rows<u64>(x, len, idx, rows, y); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) gather_rows_b1(const u8* x, int len, const int* idx, int rows, u8* y) { gather_rows<u8>(x, len, idx, rows, y); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) gather_rows_b4(const u32* x, int len, const int* idx, int rows, u32* y) { gather_rows<u32>(x, len, idx, rows, y); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) gather_rows_b8(const u64* x, int len, const int* idx, int rows, u64* y) { gather_rows<u64>(x, len, idx, rows, y); }

@@ -12,7 +12,7 @@
 // place (right-looking, in shared memory, one thread block). The first pivot that is not
 // positive (or NaN) is written to *info as its global index k + j, unless *info already
 // holds an earlier failure; the block then stops (L is undefined from there on).
-extern "C" __global__ void chol_diag_block_f64(double* L, int n, int k, int b, int* info)
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) chol_diag_block_f64(double* L, int n, int k, int b, int* info)
 {
     __shared__ double a[CHOL_NB][CHOL_NB + 1];
     for (int t = threadIdx.x; t < b * b; t += blockDim.x)
@@ -51,7 +51,7 @@ extern "C" __global__ void chol_diag_block_f64(double* L, int n, int k, int b, i
 }
 
 // Zeros the strict upper triangle of an n×n row-major matrix.
-extern "C" __global__ void chol_zero_upper_f64(double* L, int n)
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) chol_zero_upper_f64(double* L, int n)
 {
     GRID_STRIDE_LOOP(t, (i64)n * n)
     {

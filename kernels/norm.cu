@@ -192,20 +192,20 @@ __device__ void groupnorm_dbl_gamma(const T* u, const T* dy, const T* x, const T
     }
 }
 
-#define DEFINE_GROUPNORM(T, S)                                                                                          \
-    extern "C" __global__ void groupnorm_fwd_##S(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd,     \
-                                                 GroupNormDesc d) { groupnorm_fwd<T>(x, gamma, beta, y, mean, rstd, d); } \
-    extern "C" __global__ void groupnorm_bwd_dx_##S(const T* dy, const T* x, const T* gamma, const T* mean,             \
-                                                    const T* rstd, T* dx, GroupNormDesc d)                              \
-    { groupnorm_bwd_dx<T>(dy, x, gamma, mean, rstd, dx, d); }                                                          \
-    extern "C" __global__ void groupnorm_bwd_param_##S(const T* dy, const T* x, const T* mean, const T* rstd,          \
-                                                       T* dgamma, T* dbeta, GroupNormDesc d)                            \
-    { groupnorm_bwd_param<T>(dy, x, mean, rstd, dgamma, dbeta, d); }                                                  \
-    extern "C" __global__ void groupnorm_dbl_##S(const T* u, const T* dy, const T* x, const T* gamma, const T* mean,    \
-                                                 const T* rstd, T* ddy, T* dx, double* stats, GroupNormDesc d)          \
-    { groupnorm_dbl<T>(u, dy, x, gamma, mean, rstd, ddy, dx, stats, d); }                                              \
-    extern "C" __global__ void groupnorm_dbl_gamma_##S(const T* u, const T* dy, const T* x, const T* mean,              \
-                                                       const T* rstd, const double* stats, T* dgamma, GroupNormDesc d) \
+#define DEFINE_GROUPNORM(T, S)                                                                                                                    \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) groupnorm_fwd_##S(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd,  \
+                                                 GroupNormDesc d) { groupnorm_fwd<T>(x, gamma, beta, y, mean, rstd, d); }                         \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) groupnorm_bwd_dx_##S(const T* dy, const T* x, const T* gamma, const T* mean,          \
+                                                    const T* rstd, T* dx, GroupNormDesc d)                                                        \
+    { groupnorm_bwd_dx<T>(dy, x, gamma, mean, rstd, dx, d); }                                                                                     \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) groupnorm_bwd_param_##S(const T* dy, const T* x, const T* mean, const T* rstd,        \
+                                                       T* dgamma, T* dbeta, GroupNormDesc d)                                                      \
+    { groupnorm_bwd_param<T>(dy, x, mean, rstd, dgamma, dbeta, d); }                                                                              \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) groupnorm_dbl_##S(const T* u, const T* dy, const T* x, const T* gamma, const T* mean, \
+                                                 const T* rstd, T* ddy, T* dx, double* stats, GroupNormDesc d)                                    \
+    { groupnorm_dbl<T>(u, dy, x, gamma, mean, rstd, ddy, dx, stats, d); }                                                                         \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) groupnorm_dbl_gamma_##S(const T* u, const T* dy, const T* x, const T* mean,           \
+                                                       const T* rstd, const double* stats, T* dgamma, GroupNormDesc d)                            \
     { groupnorm_dbl_gamma<T>(u, dy, x, mean, rstd, stats, dgamma, d); }
 
 DEFINE_GROUPNORM(float, f32)

@@ -42,11 +42,11 @@ __device__ void adamw_step(T* p, const T* g, T* m, T* v, i64 n, double decay, do
     }
 }
 
-#define DEFINE_OPTIM(T, S)                                                                                                \
-    extern "C" __global__ void sgd_step_##S(T* p, const T* g, T* buf, i64 n, double lr, double mu, double damp, double wd, int flags) \
-    { sgd_step<T>(p, g, buf, n, lr, mu, damp, wd, flags); }                                                              \
-    extern "C" __global__ void adamw_step_##S(T* p, const T* g, T* m, T* v, i64 n, double decay, double b1, double b2,       \
-                                              double eps, double stepSize, double sqrtBc2)                                \
+#define DEFINE_OPTIM(T, S)                                                                                                                                         \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) sgd_step_##S(T* p, const T* g, T* buf, i64 n, double lr, double mu, double damp, double wd, int flags) \
+    { sgd_step<T>(p, g, buf, n, lr, mu, damp, wd, flags); }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) adamw_step_##S(T* p, const T* g, T* m, T* v, i64 n, double decay, double b1, double b2,                \
+                                              double eps, double stepSize, double sqrtBc2)                                                                         \
     { adamw_step<T>(p, g, m, v, n, decay, b1, b2, eps, stepSize, sqrtBc2); }
 
 DEFINE_OPTIM(float, f32)

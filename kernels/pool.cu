@@ -82,10 +82,10 @@ template <typename T> __device__ void maxpool_fwd(const T* x, T* y, int* idx, Po
     }
 }
 
-#define DEFINE_POOL(T, S)                                                                                     \
-    extern "C" __global__ void avgpool_fwd_##S(const T* x, T* y, PoolDesc d) { avgpool_fwd<T>(x, y, d); }     \
-    extern "C" __global__ void avgpool_bwd_##S(const T* dy, T* dx, PoolDesc d) { avgpool_bwd<T>(dy, dx, d); } \
-    extern "C" __global__ void maxpool_fwd_##S(const T* x, T* y, int* idx, PoolDesc d) { maxpool_fwd<T>(x, y, idx, d); }
+#define DEFINE_POOL(T, S)                                                                                                                  \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) avgpool_fwd_##S(const T* x, T* y, PoolDesc d) { avgpool_fwd<T>(x, y, d); }     \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) avgpool_bwd_##S(const T* dy, T* dx, PoolDesc d) { avgpool_bwd<T>(dy, dx, d); } \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) maxpool_fwd_##S(const T* x, T* y, int* idx, PoolDesc d) { maxpool_fwd<T>(x, y, idx, d); }
 
 DEFINE_POOL(float, f32)
 DEFINE_POOL(double, f64)

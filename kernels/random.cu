@@ -62,5 +62,5 @@ template <typename T> __device__ void philox(T* y, i64 n, u64 seed, u64 counter,
     }
 }
 
-extern "C" __global__ void philox_f32(float* y, i64 n, u64 seed, u64 counter, int normal) { philox<float>(y, n, seed, counter, normal); }
-extern "C" __global__ void philox_f64(double* y, i64 n, u64 seed, u64 counter, int normal) { philox<double>(y, n, seed, counter, normal); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) philox_f32(float* y, i64 n, u64 seed, u64 counter, int normal) { philox<float>(y, n, seed, counter, normal); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) philox_f64(double* y, i64 n, u64 seed, u64 counter, int normal) { philox<double>(y, n, seed, counter, normal); }

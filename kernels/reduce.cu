@@ -81,26 +81,26 @@ template <typename T> __device__ void argmax(const T* x, int* idx, int outer, in
     }
 }
 
-#define DEFINE_REDUCE(T, S)                                                                                   \
-    extern "C" __global__ void reduce_rows_##S(int op, const T* x, T* y, int outer, int reduce)                \
-    {                                                                                                         \
-        if (op == 0) reduce_rows<0, T>(x, y, outer, reduce);                                                  \
-        else if (op == 1) reduce_rows<1, T>(x, y, outer, reduce);                                             \
-        else reduce_rows<2, T>(x, y, outer, reduce);                                                          \
-    }                                                                                                         \
-    extern "C" __global__ void reduce_split_##S(int op, const T* x, T* p, int outer, int reduce, int splits, int chunk) \
-    {                                                                                                         \
-        if (op == 0) reduce_split<0, T>(x, p, outer, reduce, splits, chunk);                                  \
-        else if (op == 1) reduce_split<1, T>(x, p, outer, reduce, splits, chunk);                             \
-        else reduce_split<2, T>(x, p, outer, reduce, splits, chunk);                                          \
-    }                                                                                                         \
-    extern "C" __global__ void reduce_cols_##S(int op, const T* x, T* y, int outer, int reduce, int inner)     \
-    {                                                                                                         \
-        if (op == 0) reduce_cols<0, T>(x, y, outer, reduce, inner);                                           \
-        else if (op == 1) reduce_cols<1, T>(x, y, outer, reduce, inner);                                      \
-        else reduce_cols<2, T>(x, y, outer, reduce, inner);                                                   \
-    }                                                                                                         \
-    extern "C" __global__ void argmax_##S(const T* x, int* idx, int outer, int reduce, int inner)             \
+#define DEFINE_REDUCE(T, S)                                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) reduce_rows_##S(int op, const T* x, T* y, int outer, int reduce)                         \
+    {                                                                                                                                                \
+        if (op == 0) reduce_rows<0, T>(x, y, outer, reduce);                                                                                         \
+        else if (op == 1) reduce_rows<1, T>(x, y, outer, reduce);                                                                                    \
+        else reduce_rows<2, T>(x, y, outer, reduce);                                                                                                 \
+    }                                                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) reduce_split_##S(int op, const T* x, T* p, int outer, int reduce, int splits, int chunk) \
+    {                                                                                                                                                \
+        if (op == 0) reduce_split<0, T>(x, p, outer, reduce, splits, chunk);                                                                         \
+        else if (op == 1) reduce_split<1, T>(x, p, outer, reduce, splits, chunk);                                                                    \
+        else reduce_split<2, T>(x, p, outer, reduce, splits, chunk);                                                                                 \
+    }                                                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) reduce_cols_##S(int op, const T* x, T* y, int outer, int reduce, int inner)              \
+    {                                                                                                                                                \
+        if (op == 0) reduce_cols<0, T>(x, y, outer, reduce, inner);                                                                                  \
+        else if (op == 1) reduce_cols<1, T>(x, y, outer, reduce, inner);                                                                             \
+        else reduce_cols<2, T>(x, y, outer, reduce, inner);                                                                                          \
+    }                                                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(MAX_BLOCK) argmax_##S(const T* x, int* idx, int outer, int reduce, int inner)                       \
     { argmax<T>(x, idx, outer, reduce, inner); }
 
 DEFINE_REDUCE(float, f32)

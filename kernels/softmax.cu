@@ -30,5 +30,5 @@ template <typename T> __device__ void softmax(const T* x, T* y, int rows, int co
     }
 }
 
-extern "C" __global__ void softmax_f32(const float* x, float* y, int rows, int cols, int log) { softmax<float>(x, y, rows, cols, log); }
-extern "C" __global__ void softmax_f64(const double* x, double* y, int rows, int cols, int log) { softmax<double>(x, y, rows, cols, log); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) softmax_f32(const float* x, float* y, int rows, int cols, int log) { softmax<float>(x, y, rows, cols, log); }
+extern "C" __global__ void __launch_bounds__(MAX_BLOCK) softmax_f64(const double* x, double* y, int rows, int cols, int log) { softmax<double>(x, y, rows, cols, log); }

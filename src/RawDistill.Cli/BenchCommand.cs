@@ -77,7 +77,7 @@ public static class BenchCommand
         if (o.Warmup < 0) throw new CliException("--warmup: expected zero or more");
         switch (o.Target.ToLowerInvariant())
         {
-            case "kernels": return Kernels(backend, o);
+            case "kernels": return Kernels(backend, o, backend.IsHost ? null : CpuBackend.Instance);
             case "krr-step":
             case "bt-step":
                 return Step(backend, o);
@@ -104,7 +104,12 @@ public static class BenchCommand
 
     static readonly JsonSerializerOptions JsonOut = new() { WriteIndented = true };
 
-    static int Kernels(IBackend backend, BenchOptions o)
+    /// <summary>
+    /// `bench kernels`: every case on <paramref name="backend"/>, validated against
+    /// <paramref name="reference"/> when one is given (the CPU backend for a device). Failed rows
+    /// are kept in the table and the JSON; the exit code is 1 when any row failed.
+    /// </summary>
+    public static int Kernels(IBackend backend, BenchOptions o, IBackend? reference)
     {
         bool device = !backend.IsHost;
         var peak = (backend as IProfilingBackend)?.Peak;
@@ -124,15 +129,7 @@ public static class BenchCommand
         Console.WriteLine(notes);
         Console.WriteLine();
         Console.WriteLine(KernelBench.Header);
-        List<KernelRow> rows;
-        try
-        {
-            rows = KernelBench.Run(backend, device ? CpuBackend.Instance : null, KernelBench.Cases(o.Quick), o.Reps, Console.Out);
-        }
-        catch (KernelValidationException e)
-        {
-            throw new CliException(e.Message);
-        }
+        var rows = KernelBench.Run(backend, reference, KernelBench.Cases(o.Quick), o.Reps, Console.Out);
         if (o.Json != null)
         {
             var doc = new
@@ -163,7 +160,11 @@ public static class BenchCommand
             AtomicFile.WriteAllText(o.Json, JsonSerializer.Serialize(doc, JsonOut));
             Console.WriteLine($"wrote {o.Json}");
         }
-        return 0;
+        var failed = rows.Where(r => r.Failed).ToList();
+        if (failed.Count == 0) return 0;
+        Console.Error.WriteLine($"bench kernels: {failed.Count} of {rows.Count} rows FAILED:");
+        foreach (var r in failed) Console.Error.WriteLine("  " + r.Validation);
+        return 1;
     }
 
     static int Step(IBackend backend, BenchOptions o)

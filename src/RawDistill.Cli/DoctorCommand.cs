@@ -31,7 +31,8 @@ public static class DoctorCommand
         Console.WriteLine($"  cuda      {(cuda.Usable ? "available" : "not available")}");
         foreach (var line in cuda.Lines()) Console.WriteLine("    " + line);
         if (!cuda.Usable)
-            Console.WriteLine($"    (set {CudaLibraryResolver.OverrideVariable} to the folder holding libcuda/libnvrtc/libcublas to search it first)");
+            Console.WriteLine($"    (set {CudaLibraryResolver.OverrideVariable} to the folders holding libcuda/libnvrtc/libcublas, colon-separated, to search them first; " +
+                "for pip-installed PyTorch: the nvidia/*/lib folders of its site-packages)");
         return 0;
     }
 

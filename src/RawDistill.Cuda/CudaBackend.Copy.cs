@@ -18,11 +18,11 @@ public sealed unsafe partial class CudaBackend
             case DType.F32:
                 CudaDriver.Check(CudaDriver.cuMemsetD32Async(p, BitConverter.SingleToUInt32Bits((float)value), (nuint)count, _stream));
                 break;
-            case DType.I32:
-                CudaDriver.Check(CudaDriver.cuMemsetD32Async(p, unchecked((uint)(int)value), (nuint)count, _stream));
+            case DType.I32: // checked, as the CPU backend: a value outside the dtype's range is an error, not a wrapped fill
+                CudaDriver.Check(CudaDriver.cuMemsetD32Async(p, unchecked((uint)checked((int)value)), (nuint)count, _stream));
                 break;
             case DType.U8:
-                CudaDriver.Check(CudaDriver.cuMemsetD8Async(p, unchecked((byte)(int)value), (nuint)count, _stream));
+                CudaDriver.Check(CudaDriver.cuMemsetD8Async(p, checked((byte)value), (nuint)count, _stream));
                 break;
             case DType.F64:
                 var a = new KernelArgs();

@@ -38,7 +38,16 @@ public sealed unsafe partial class CudaBackend : IBackend
     int? _blockSizeOverride;
     bool _disposed;
 
-    [ThreadStatic] static nint t_current;
+    /// <summary>
+    /// Which backend last made its context current on this thread, by <see cref="_id"/> (0: none
+    /// known). Keyed by backend instance rather than by CUcontext handle: a primary context that
+    /// was released and retained again can come back under the same handle while a thread is
+    /// still bound to the dead one, so a handle cache could skip a needed cuCtxSetCurrent. Every
+    /// new backend has a new id, so each thread binds it once, on first use.
+    /// </summary>
+    [ThreadStatic] static long t_currentBackend;
+    static long s_lastId;
+    readonly long _id = Interlocked.Increment(ref s_lastId);
 
     CudaBackend(int ordinal, int device, nint context, nint stream, nint cublas)
     {
@@ -93,7 +102,7 @@ public sealed unsafe partial class CudaBackend : IBackend
             Cublas.Check(Cublas.cublasSetStream_v2(cublas, stream));
             Cublas.Check(Cublas.cublasSetMathMode(cublas, CublasMath.Default));
             backend = new CudaBackend(ordinal, device, context, stream, cublas);
-            t_current = context;
+            t_currentBackend = backend._id;
             return true;
         }
         catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
@@ -102,7 +111,7 @@ public sealed unsafe partial class CudaBackend : IBackend
             if (cublas != 0) Cublas.cublasDestroy_v2(cublas);
             if (stream != 0) CudaDriver.cuStreamDestroy_v2(stream);
             if (retained) CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
-            t_current = 0;
+            t_currentBackend = 0;
             return false;
         }
     }
@@ -167,9 +176,9 @@ public sealed unsafe partial class CudaBackend : IBackend
     internal void MakeCurrent()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (t_current == _context) return;
+        if (t_currentBackend == _id) return;
         CudaDriver.Check(CudaDriver.cuCtxSetCurrent(_context));
-        t_current = _context;
+        t_currentBackend = _id;
     }
 
     // ---- memory -------------------------------------------------------------------
@@ -260,7 +269,7 @@ public sealed unsafe partial class CudaBackend : IBackend
         CudaDriver.cuStreamDestroy_v2(_stream);
         CudaDriver.cuDevicePrimaryCtxRelease_v2(Device);
         _disposed = true;
-        t_current = 0;
+        t_currentBackend = 0;
     }
 
     // ---- helpers shared by the partial files ------------------------------------------

@@ -18,14 +18,33 @@ public sealed record CudaReport(
     /// <summary>The result of the smoke test on device 0 (null when no device opened).</summary>
     public string? SmokeTest { get; init; }
 
+    /// <summary>Compute capabilities NVRTC compiles for (null: NVRTC missing or older than 11.2).</summary>
+    public int[]? NvrtcArchitectures { get; init; }
+
+    /// <summary>A kernel file compiled by NVRTC for the device's architecture (or NVRTC's newest without a device): "passed: …" or "FAILED: " and the whole log.</summary>
+    public string? CompileCheck { get; init; }
+
+    /// <summary>Where compiled kernels are cached.</summary>
+    public string KernelCacheDirectory { get; init; } = KernelCache.Directory;
+
     /// <summary>True when at least one device can be used (driver, NVRTC and cuBLAS loaded).</summary>
     public bool Usable => Devices.Count > 0 && Libraries.All(l => l.Found) && Problem is null;
 
-    /// <summary>Human-readable lines for `rawdistill doctor`.</summary>
+    /// <summary>
+    /// Human-readable lines for `rawdistill doctor`: every folder searched (and why), every
+    /// soname tried in each with the loader's answer, versions, NVRTC's architectures, the
+    /// kernel cache, a compile check, the devices and the smoke test. Errors are printed whole
+    /// (an NVRTC log names the option or architecture it refused on a later line).
+    /// </summary>
     public IEnumerable<string> Lines()
     {
+        var folders = Libraries.Count > 0 ? Libraries[0].Folders : [];
+        yield return $"search folders, in order (+ exists, - missing; then ldconfig's cache, then the loader's own search):";
+        foreach (var f in folders)
+            yield return $"  {(Directory.Exists(f.Path) ? '+' : '-')} {f.Path}  [{f.Source}]";
         foreach (var lib in Libraries)
         {
+            yield return $"{LibName(lib.Library)} sonames tried, newest first: {string.Join(" ", CudaLibraryResolver.FileNames(lib.Library))}";
             if (lib.Found)
             {
                 var version = lib.Library switch
@@ -37,16 +56,22 @@ public sealed record CudaReport(
                 };
                 yield return $"{LibName(lib.Library),-7} {lib.LoadedFrom}{version}";
             }
-            else
-            {
-                yield return $"{LibName(lib.Library),-7} not found; tried:";
-                foreach (var a in lib.Attempts) yield return $"          {a.Path} — {a.Error}";
-            }
+            else yield return $"{LibName(lib.Library),-7} not found";
+            foreach (var a in lib.Attempts) yield return $"          {a.Path} — {a.Error ?? "loaded"}";
         }
+        if (NvrtcArchitectures is { } archs) yield return $"nvrtc architectures: {string.Join(" ", archs.Select(a => "sm_" + a))}";
+        yield return $"kernel cache {KernelCacheDirectory}{CacheSummary(KernelCacheDirectory)}";
+        if (CompileCheck is not null) foreach (var line in CompileCheck.Split('\n')) yield return "compile  " + line;
         foreach (var d in Devices)
             yield return $"device {d.Ordinal}  {d.Name}, compute capability {d.Major}.{d.Minor}, {d.TotalMemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {d.Multiprocessors} SMs";
-        if (SmokeTest is not null) yield return "smoke    " + SmokeTest;
-        if (Problem is not null) yield return "problem  " + Problem;
+        if (SmokeTest is not null) foreach (var line in SmokeTest.Split('\n')) yield return "smoke    " + line;
+        if (Problem is not null) foreach (var line in Problem.Split('\n')) yield return "problem  " + line;
+    }
+
+    static string CacheSummary(string dir)
+    {
+        try { return Directory.Exists(dir) ? $" ({Directory.GetFiles(dir, "*.cubin").Length} cached kernel images)" : " (not created yet)"; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $" (unreadable: {e.Message})"; }
     }
 
     static string LibName(CudaLibrary l) => l switch
@@ -71,14 +96,16 @@ public static unsafe class CudaProbe
         string? nvrtc = null, driver = null, cublas = null, problem = null, smoke = null;
         var devices = new List<CudaDeviceInfo>();
 
+        int[]? archs = null;
         if (libs[1].Found)
         {
             try
             {
                 var (major, minor) = NvrtcCompiler.Version();
                 nvrtc = $"{major}.{minor}";
+                archs = NvrtcCompiler.SupportedArchitectures();
             }
-            catch (Exception e) { problem = Short(e); }
+            catch (Exception e) { problem = Whole(e); }
         }
 
         if (libs[0].Found)
@@ -99,17 +126,39 @@ public static unsafe class CudaProbe
                     devices.Add(new CudaDeviceInfo(i, DeviceName(dev), major, minor, (long)mem, sms));
                 }
                 if (count == 0) problem ??= "the driver reports no CUDA device";
-                if (count > 0 && libs[1].Found && libs[2].Found) (cublas, smoke) = OpenAndSmokeTest(devices[0].Ordinal);
             }
             catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
             {
-                problem ??= Short(e);
+                problem ??= Whole(e);
             }
         }
-        return new CudaReport(libs, nvrtc, driver, cublas, devices, problem) { SmokeTest = smoke };
+        string? compile = null;
+        if (nvrtc is not null)
+        {
+            string arch = devices.Count > 0 ? $"sm_{devices[0].Major}{devices[0].Minor}" : archs is { Length: > 0 } ? $"sm_{archs[^1]}" : "sm_80";
+            compile = CompileCheckFor(arch);
+        }
+        if (devices.Count > 0 && libs[1].Found && libs[2].Found) (cublas, smoke) = OpenAndSmokeTest(devices[0].Ordinal);
+        return new CudaReport(libs, nvrtc, driver, cublas, devices, problem) { SmokeTest = smoke, NvrtcArchitectures = archs, CompileCheck = compile };
     }
 
-    static string Short(Exception e) => e.Message.Split('\n')[0];
+    /// <summary>An exception's whole message: a CUDA or NVRTC error often says what matters on its later lines.</summary>
+    static string Whole(Exception e) => e.Message.TrimEnd();
+
+    /// <summary>Compiles copy.cu through the kernel cache for an architecture; "FAILED: …" carries NVRTC's whole log.</summary>
+    static string CompileCheckFor(string arch)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            var image = KernelCache.GetOrCompile("copy.cu", arch);
+            return $"passed: kernels/copy.cu for {arch}, {image.Length} bytes of CUBIN ({clock.ElapsedMilliseconds} ms, from the cache or NVRTC)";
+        }
+        catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException or IOException)
+        {
+            return $"FAILED: kernels/copy.cu for {arch}: {Whole(e)}";
+        }
+    }
 
     /// <summary>The device's name from cuDeviceGetName.</summary>
     internal static string DeviceName(int device)
@@ -130,7 +179,7 @@ public static unsafe class CudaProbe
     /// </summary>
     static (string? Cublas, string Smoke) OpenAndSmokeTest(int ordinal)
     {
-        if (!CudaBackend.TryCreate(ordinal, out var backend, out var why)) return (null, "could not open the device: " + why.Split('\n')[0]);
+        if (!CudaBackend.TryCreate(ordinal, out var backend, out var why)) return (null, "could not open the device: " + why);
         using (backend)
         {
             var b = backend!;
@@ -157,7 +206,7 @@ public static unsafe class CudaProbe
             }
             catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
             {
-                return (version, "FAILED: " + e.Message.Split('\n')[0]);
+                return (version, "FAILED: " + Whole(e));
             }
         }
     }

@@ -1,13 +1,14 @@
 namespace RawDistill.Cuda;
 
-using System.Security.Cryptography;
 using System.Text;
+using RawDistill.IO;
 
 /// <summary>
 /// Compiled kernel images on disk, under $XDG_CACHE_HOME/rawdistill/kernels (or
 /// ~/.cache/rawdistill/kernels, or the temp folder without a home), keyed by SHA-256 of the source, every header, the
-/// options, the architecture and the NVRTC version. A cache that cannot be written is
-/// skipped silently: it only saves compile time.
+/// options, the architecture and the NVRTC version. The hash is the managed <see cref="Sha256"/>:
+/// System.Security.Cryptography needs OpenSSL on Linux, which a GPU machine may lack. A cache
+/// that cannot be written is skipped silently: it only saves compile time.
 /// </summary>
 public static class KernelCache
 {
@@ -30,15 +31,7 @@ public static class KernelCache
     {
         var source = KernelSource.Read(fileName);
         var headers = KernelSource.Headers();
-        var (major, minor) = NvrtcCompiler.Version();
-        var key = new StringBuilder()
-            .Append(source).Append('\0')
-            .AppendJoin('\0', headers.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => h.Key + "\0" + h.Value)).Append('\0')
-            .AppendJoin(' ', NvrtcCompiler.BaseOptions).Append('\0')
-            .Append(architecture).Append('\0')
-            .Append("nvrtc ").Append(major).Append('.').Append(minor);
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString()))).ToLowerInvariant();
-        var path = Path.Combine(Directory, $"{Path.GetFileNameWithoutExtension(fileName)}-{architecture}-{hash[..32]}.cubin");
+        var path = Path.Combine(Directory, CacheFileName(fileName, source, headers, architecture, NvrtcCompiler.Version()));
         try
         {
             if (File.Exists(path)) return File.ReadAllBytes(path);
@@ -57,5 +50,22 @@ public static class KernelCache
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return image;
+    }
+
+    /// <summary>
+    /// "&lt;file&gt;-&lt;arch&gt;-&lt;32 hex digits&gt;.cubin": the first 128 bits of SHA-256 over the source,
+    /// every header (sorted by name), the compile options, the architecture and NVRTC's version.
+    /// </summary>
+    public static string CacheFileName(string fileName, string source, IReadOnlyDictionary<string, string> headers, string architecture,
+        (int Major, int Minor) nvrtcVersion)
+    {
+        var key = new StringBuilder()
+            .Append(source).Append('\0')
+            .AppendJoin('\0', headers.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => h.Key + "\0" + h.Value)).Append('\0')
+            .AppendJoin(' ', NvrtcCompiler.BaseOptions).Append('\0')
+            .Append(architecture).Append('\0')
+            .Append("nvrtc ").Append(nvrtcVersion.Major).Append('.').Append(nvrtcVersion.Minor);
+        var hash = Sha256.HashHex(Encoding.UTF8.GetBytes(key.ToString()));
+        return $"{Path.GetFileNameWithoutExtension(fileName)}-{architecture}-{hash[..32]}.cubin";
     }
 }

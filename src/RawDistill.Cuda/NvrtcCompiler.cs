@@ -24,6 +24,23 @@ public static unsafe class NvrtcCompiler
     }
 
     /// <summary>
+    /// The compute capabilities this NVRTC can compile for, ascending (e.g. [50, 52, ..., 90]), or
+    /// null where NVRTC predates nvrtcGetSupportedArchs (11.2).
+    /// </summary>
+    public static int[]? SupportedArchitectures()
+    {
+        try
+        {
+            if (Nvrtc.nvrtcGetNumSupportedArchs(out int n) != NvrtcResult.Success || n <= 0) return null;
+            var archs = new int[n];
+            fixed (int* p = archs)
+                if (Nvrtc.nvrtcGetSupportedArchs(p) != NvrtcResult.Success) return null;
+            return archs;
+        }
+        catch (EntryPointNotFoundException) { return null; }
+    }
+
+    /// <summary>
     /// Compiles one source for an architecture: "sm_90" gives CUBIN, "compute_90" gives PTX.
     /// Throws a <see cref="CudaException"/> with the file name and the compile log on failure.
     /// </summary>

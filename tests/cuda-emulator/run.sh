@@ -23,4 +23,4 @@ rm -f "$here/launchers.cpp"
 echo "emulator built in $out/lib"
 cd "$root"
 RAWDISTILL_CUDA_LIB_DIR="$out/lib" RAWDISTILL_SYNC="${RAWDISTILL_SYNC:-1}" XDG_CACHE_HOME="$out/cache" \
-    dotnet test RawDistill.sln -c Release --filter "FullyQualifiedName~CudaDeviceTests|FullyQualifiedName~CudaAugmentTests" "$@"
+    dotnet test RawDistill.sln -c Release --filter "${EMU_FILTER:-FullyQualifiedName~CudaDeviceTests|FullyQualifiedName~CudaAugmentTests}" "$@"

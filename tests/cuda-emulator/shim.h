@@ -12,6 +12,7 @@
 #define __device__
 #define __forceinline__ inline
 #define __shared__ static
+#define __launch_bounds__(...)
 
 struct EmuDim { unsigned x = 0, y = 0, z = 0; };
 extern thread_local EmuDim threadIdx, blockIdx;

@@ -8,12 +8,14 @@ using RawDistill.Tensors;
 /// <param name="Kernel">What ran.</param>
 /// <param name="Shape">Its sizes.</param>
 /// <param name="Block">Threads per block of the launchers' own kernels (null: the default, or not applicable).</param>
-/// <param name="MedianMs">Median over the repetitions (each after an L2 flush on a GPU).</param>
+/// <param name="MedianMs">Median over the repetitions (each after an L2 flush on a GPU); null when the row failed before it was timed.</param>
 /// <param name="GBs">Achieved GB/s (10⁹ B/s) of the minimum traffic, for memory-bound kernels (null when the time read 0).</param>
 /// <param name="Tflops">Achieved TFLOP/s, for compute-bound kernels (null when the time read 0).</param>
 /// <param name="PercentOfPeak">Of the device's peak bandwidth or FP32/FP64 rate; null = peak unknown.</param>
-/// <param name="Validation">"ok, max |diff| …" against the CPU backend, or why it was skipped.</param>
-public sealed record KernelRow(string Kernel, string Shape, int? Block, double MedianMs, double? GBs, double? Tflops, double? PercentOfPeak, string Validation);
+/// <param name="Validation">"ok, max |diff| …" against the CPU backend, why it was skipped, or "VALIDATION FAILED: …" / "FAILED: …".</param>
+/// <param name="Failed">The output disagreed with the CPU backend or the kernel threw: the row is not timed.</param>
+public sealed record KernelRow(string Kernel, string Shape, int? Block, double? MedianMs, double? GBs, double? Tflops, double? PercentOfPeak, string Validation,
+    bool Failed = false);
 
 /// <summary>The kernel's output differs from the CPU backend's beyond the tolerance.</summary>
 public sealed class KernelValidationException(string message) : Exception(message);
@@ -21,8 +23,10 @@ public sealed class KernelValidationException(string message) : Exception(messag
 /// <summary>
 /// llm.c's dev/cuda habit for our backends: for each representative kernel, run it on the CPU
 /// backend (the reference), then on the device at every block size the launcher accepts,
-/// comparing outputs each time (a mismatch throws), then time it with the device timer (CUDA
-/// events) after flushing L2, and report GB/s or TFLOP/s against the device's peak.
+/// comparing outputs each time, then time it with the device timer (CUDA events) after
+/// flushing L2, and report GB/s or TFLOP/s against the device's peak. A mismatch (or a
+/// kernel that throws) marks that row failed, untimed, and the run goes on: one scarce GPU
+/// session still measures everything else.
 /// The CPU backend runs the same cases without validation (it is the reference), block sweep
 /// or L2 flush.
 /// </summary>
@@ -153,9 +157,10 @@ public static class KernelBench
 
     /// <summary>
     /// Runs every case on <paramref name="backend"/>. With a <paramref name="reference"/> each
-    /// output is first compared with the reference's (throws <see cref="KernelValidationException"/>
-    /// on a mismatch); with an <see cref="IProfilingBackend"/> every sweepable case runs at each
-    /// of its block sizes (each validated) and L2 is flushed before each repetition.
+    /// output is first compared with the reference's; with an <see cref="IProfilingBackend"/>
+    /// every sweepable case runs at each of its block sizes (each validated) and L2 is flushed
+    /// before each repetition. A row whose output disagrees (or whose kernel throws) is returned
+    /// with <see cref="KernelRow.Failed"/> set and no time, and the next block size or case runs.
     /// </summary>
     public static List<KernelRow> Run(IBackend backend, IBackend? reference, IReadOnlyList<Case> cases, int reps, TextWriter? log = null)
     {
@@ -174,37 +179,23 @@ public static class KernelBench
                 run();
                 want = output();
             }
-            var (work, read) = c.Setup(backend);
+            (Action Run, Func<double[]> Output) setup;
+            try { setup = c.Setup(backend); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                rows.Add(Logged(log, Failure(c, null, e)));
+                continue;
+            }
+            var (work, read) = setup;
             IEnumerable<int?> blocks = prof != null && c.Sweep ? prof.BlockSizes.Select(b => (int?)b) : [null];
             try
             {
                 foreach (var block in blocks)
                 {
-                    if (prof != null) prof.BlockSizeOverride = block;
-                    string validation = "skipped (CPU backend: it is the reference)";
-                    if (want != null)
-                    {
-                        work();
-                        validation = Validate(c, block, want, read());
-                    }
-                    work(); // warm-up (kernel load, pool)
-                    var times = new double[reps];
-                    for (int i = 0; i < reps; i++)
-                    {
-                        prof?.FlushL2();
-                        timer.Start();
-                        work();
-                        times[i] = timer.Stop();
-                    }
-                    double ms = StepBench.MedianOf(times);
-                    // A zero time (below the timer's resolution, or an emulator's events) has no throughput.
-                    double? gbs = c.Bytes > 0 && ms > 0 ? c.Bytes / (ms * 1e-3) / 1e9 : null;
-                    double? tflops = c.Flops > 0 && ms > 0 ? c.Flops / (ms * 1e-3) / 1e12 : null;
-                    double? peakFigure = gbs != null ? peak?.BandwidthGBs : c.Fp64 ? peak?.Fp64Tflops : peak?.Fp32Tflops;
-                    double? pct = (gbs ?? tflops) is { } achieved && peakFigure is { } p && p > 0 ? 100 * achieved / p : null;
-                    var row = new KernelRow(c.Kernel, c.Shape, block, ms, gbs, tflops, pct, validation);
-                    rows.Add(row);
-                    log?.WriteLine(Format(row));
+                    KernelRow row;
+                    try { row = Measure(c, block, work, read, want, reps, prof, timer, peak); }
+                    catch (Exception e) when (e is not OutOfMemoryException) { row = Failure(c, block, e); }
+                    rows.Add(Logged(log, row));
                 }
             }
             finally
@@ -215,7 +206,50 @@ public static class KernelBench
         return rows;
     }
 
-    /// <summary>"ok, max |diff| …" or throws naming the kernel, block size and first bad element.</summary>
+    static KernelRow Measure(Case c, int? block, Action work, Func<double[]> read, double[]? want, int reps,
+        IProfilingBackend? prof, IDeviceTimer timer, DevicePeak? peak)
+    {
+        if (prof != null) prof.BlockSizeOverride = block;
+        string validation = "skipped (CPU backend: it is the reference)";
+        if (want != null)
+        {
+            work();
+            validation = Validate(c, block, want, read());
+        }
+        work(); // warm-up (kernel load, pool)
+        var times = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            prof?.FlushL2();
+            timer.Start();
+            work();
+            times[i] = timer.Stop();
+        }
+        double ms = StepBench.MedianOf(times);
+        // A zero time (below the timer's resolution, or an emulator's events) has no throughput.
+        double? gbs = c.Bytes > 0 && ms > 0 ? c.Bytes / (ms * 1e-3) / 1e9 : null;
+        double? tflops = c.Flops > 0 && ms > 0 ? c.Flops / (ms * 1e-3) / 1e12 : null;
+        double? peakFigure = gbs != null ? peak?.BandwidthGBs : c.Fp64 ? peak?.Fp64Tflops : peak?.Fp32Tflops;
+        double? pct = (gbs ?? tflops) is { } achieved && peakFigure is { } p && p > 0 ? 100 * achieved / p : null;
+        return new KernelRow(c.Kernel, c.Shape, block, ms, gbs, tflops, pct, validation);
+    }
+
+    /// <summary>A failed, untimed row: the validation message, or the exception that stopped the kernel.</summary>
+    static KernelRow Failure(Case c, int? block, Exception e)
+    {
+        string message = e is KernelValidationException
+            ? e.Message
+            : $"FAILED: {c.Kernel} [{c.Shape}]{(block is { } b ? $" at block size {b}" : "")}: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}";
+        return new KernelRow(c.Kernel, c.Shape, block, null, null, null, null, message, Failed: true);
+    }
+
+    static KernelRow Logged(TextWriter? log, KernelRow row)
+    {
+        log?.WriteLine(Format(row));
+        return row;
+    }
+
+    /// <summary>"ok, max |diff| …", or throws a <see cref="KernelValidationException"/> naming the kernel, block size and first bad element.</summary>
     public static string Validate(Case c, int? block, double[] want, double[] got)
     {
         string where = $"{c.Kernel} [{c.Shape}]{(block is { } b ? $" at block size {b}" : "")}";
@@ -237,6 +271,6 @@ public static class KernelBench
 
     /// <summary>One Markdown table row.</summary>
     public static string Format(KernelRow r) =>
-        $"| {r.Kernel} | {r.Shape} | {(r.Block?.ToString() ?? "default")} | {r.MedianMs:F3} | {(r.GBs is { } g ? g.ToString("F1") : "-")} | " +
+        $"| {r.Kernel} | {r.Shape} | {(r.Block?.ToString() ?? "default")} | {(r.MedianMs is { } ms ? ms.ToString("F3") : "-")} | {(r.GBs is { } g ? g.ToString("F1") : "-")} | " +
         $"{(r.Tflops is { } t ? t.ToString("F3") : "-")} | {(r.PercentOfPeak is { } p ? p.ToString("F1") + "%" : "peak unknown")} | {r.Validation} |";
 }

@@ -23,22 +23,24 @@ public sealed record LibraryLocation(CudaLibrary Library, string? LoadedFrom, IR
 {
     internal nint Handle { get; init; }
 
+    /// <summary>The folders the search went through (or would have, had it not stopped at the library), with why each is searched.</summary>
+    public IReadOnlyList<SearchFolder> Folders { get; init; } = [];
+
     /// <summary>True when the library is loaded.</summary>
     public bool Found => Handle != 0;
 }
 
 /// <summary>
 /// Finds libcuda, libnvrtc and libcublas for the source-generated bindings. Search order:
-/// the folder in RAWDISTILL_CUDA_LIB_DIR, $CUDA_HOME/lib64 (and $CUDA_PATH), /usr/local/cuda/lib64
-/// and /usr/local/cuda-*/lib64 (newest first), the nvidia/*/lib and torch/lib folders of
-/// pip-installed PyTorch in every Python site-packages folder we can find, system library
-/// folders, the paths ldconfig's cache (/etc/ld.so.cache) lists for the library, and last
-/// the plain sonames (dlopen's own search). Every attempt is recorded so that "CUDA is not
-/// available" can say exactly what was tried.
+/// the folders of <see cref="CudaSearchPaths"/> (the override variable's folders, CUDA
+/// toolkits, the nvidia/*/lib and torch/lib folders of pip-installed PyTorch in every Python
+/// we can find, system library folders), then the paths ldconfig's cache (/etc/ld.so.cache)
+/// lists for the library, and last the plain sonames (dlopen's own search). Every attempt is
+/// recorded so that "CUDA is not available" and `rawdistill doctor` say exactly what was tried.
 /// </summary>
 public static class CudaLibraryResolver
 {
-    /// <summary>Environment variable naming a folder searched before all others.</summary>
+    /// <summary>Environment variable naming folders (colon-separated) searched before all others.</summary>
     public const string OverrideVariable = "RAWDISTILL_CUDA_LIB_DIR";
 
     static readonly object Gate = new();
@@ -70,7 +72,7 @@ public static class CudaLibraryResolver
         lock (Gate)
         {
             if (Cache.TryGetValue(library, out var found)) return found;
-            var location = Probe(library, Environment.GetEnvironmentVariable(OverrideVariable));
+            var location = Probe(library, CudaSearchRoots.FromEnvironment());
             Cache[library] = location;
             return location;
         }
@@ -86,17 +88,25 @@ public static class CudaLibraryResolver
     };
 
     /// <summary>
-    /// Tries every candidate for one library, without caching, and leaves the first that
-    /// loads loaded. <paramref name="overrideDir"/> is searched first when not null.
+    /// Tries every candidate for one library, without caching, and leaves the first that loads
+    /// loaded. <paramref name="overrideDirs"/> (colon-separated) are searched first; the other
+    /// roots come from this process's environment.
     /// </summary>
-    public static LibraryLocation Probe(CudaLibrary library, string? overrideDir)
+    public static LibraryLocation Probe(CudaLibrary library, string? overrideDirs) =>
+        Probe(library, CudaSearchRoots.FromEnvironment() with { OverrideDirs = CudaSearchRoots.SplitList(overrideDirs) });
+
+    /// <summary>Tries every candidate for one library under the given roots, without caching.</summary>
+    public static LibraryLocation Probe(CudaLibrary library, CudaSearchRoots roots)
     {
         var attempts = new List<LoadAttempt>();
         var names = FileNames(library);
         var tried = new HashSet<string>(StringComparer.Ordinal);
+        var folders = CudaSearchPaths.Folders(roots);
+        LibraryLocation Loaded(string from, nint h) => new(library, from, attempts) { Handle = h, Folders = folders };
 
-        foreach (var dir in SearchDirectories(overrideDir))
+        foreach (var folder in folders)
         {
+            var dir = folder.Path;
             if (!Directory.Exists(dir))
             {
                 attempts.Add(new LoadAttempt(dir + "/", "folder does not exist"));
@@ -111,21 +121,21 @@ public static class CudaLibraryResolver
             PreloadCompanions(library, dir);
             foreach (var path in present)
                 if (!TooNewForDriver(library, path, attempts) && TryLoad(path, attempts, out var h))
-                    return new LibraryLocation(library, path, attempts) { Handle = h };
+                    return Loaded(path, h);
         }
 
         foreach (var path in LdCachePaths(names))
         {
             if (!tried.Add(path)) continue;
             if (!TooNewForDriver(library, path, attempts) && TryLoad(path, attempts, out var h))
-                return new LibraryLocation(library, path, attempts) { Handle = h };
+                return Loaded(path, h);
         }
 
         foreach (var file in names)
             if (!TooNewForDriver(library, file, attempts) && TryLoad(file, attempts, out var h))
-                return new LibraryLocation(library, file + " (dlopen search)", attempts) { Handle = h };
+                return Loaded(file + " (dlopen search)", h);
 
-        return new LibraryLocation(library, null, attempts);
+        return new LibraryLocation(library, null, attempts) { Folders = folders };
     }
 
     /// <summary>
@@ -210,69 +220,10 @@ public static class CudaLibraryResolver
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>The folders searched, in order (existing or not).</summary>
-    public static IReadOnlyList<string> SearchDirectories(string? overrideDir)
-    {
-        var dirs = new List<string>();
-        void Add(string? d)
-        {
-            if (string.IsNullOrWhiteSpace(d)) return;
-            d = d.TrimEnd('/');
-            if (d.Length > 0 && !dirs.Contains(d)) dirs.Add(d);
-        }
-
-        Add(overrideDir);
-        foreach (var v in new[] { "CUDA_HOME", "CUDA_PATH", "CUDA_ROOT" })
-        {
-            var root = Environment.GetEnvironmentVariable(v);
-            if (!string.IsNullOrEmpty(root)) { Add(Path.Combine(root, "lib64")); Add(Path.Combine(root, "lib")); }
-        }
-        Add("/usr/local/cuda/lib64");
-        foreach (var d in SafeDirs("/usr/local", "cuda-*").OrderByDescending(d => d, StringComparer.Ordinal))
-            Add(Path.Combine(d, "lib64"));
-        foreach (var sp in SitePackages())
-        {
-            foreach (var d in SafeDirs(Path.Combine(sp, "nvidia"), "*").OrderBy(d => d, StringComparer.Ordinal))
-                if (Directory.Exists(Path.Combine(d, "lib"))) Add(Path.Combine(d, "lib"));
-            if (Directory.Exists(Path.Combine(sp, "torch", "lib"))) Add(Path.Combine(sp, "torch", "lib"));
-        }
-        var conda = Environment.GetEnvironmentVariable("CONDA_PREFIX");
-        if (!string.IsNullOrEmpty(conda)) Add(Path.Combine(conda, "lib"));
-        Add("/usr/lib/x86_64-linux-gnu");
-        Add("/usr/lib64");
-        Add("/usr/lib/wsl/lib");
-        return dirs;
-    }
-
-    /// <summary>Python site-packages / dist-packages folders that exist on this machine.</summary>
-    static IEnumerable<string> SitePackages()
-    {
-        var roots = new List<string> { "/usr/lib", "/usr/lib64", "/usr/local/lib", "/opt/conda/lib" };
-        var home = Environment.GetEnvironmentVariable("HOME");
-        if (!string.IsNullOrEmpty(home)) roots.Add(Path.Combine(home, ".local", "lib"));
-        foreach (var v in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
-        {
-            var p = Environment.GetEnvironmentVariable(v);
-            if (!string.IsNullOrEmpty(p)) roots.Add(Path.Combine(p, "lib"));
-        }
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var pp in (Environment.GetEnvironmentVariable("PYTHONPATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-            if (Directory.Exists(pp) && seen.Add(pp)) yield return pp;
-        foreach (var root in roots)
-            foreach (var py in SafeDirs(root, "python3*").OrderByDescending(d => d, StringComparer.Ordinal))
-                foreach (var kind in new[] { "site-packages", "dist-packages" })
-                {
-                    var sp = Path.Combine(py, kind);
-                    if (Directory.Exists(sp) && seen.Add(sp)) yield return sp;
-                }
-    }
-
-    static IEnumerable<string> SafeDirs(string root, string pattern)
-    {
-        try { return Directory.Exists(root) ? Directory.GetDirectories(root, pattern) : []; }
-        catch (IOException) { return []; }
-        catch (UnauthorizedAccessException) { return []; }
-    }
+    /// <summary>The folders searched, in order (existing or not), with the override folders (colon-separated) first.</summary>
+    public static IReadOnlyList<string> SearchDirectories(string? overrideDirs) =>
+        CudaSearchPaths.Folders(CudaSearchRoots.FromEnvironment() with { OverrideDirs = CudaSearchRoots.SplitList(overrideDirs) })
+            .Select(f => f.Path).ToList();
 
     /// <summary>
     /// Paths that ldconfig's cache lists for the given sonames. The cache is a binary file

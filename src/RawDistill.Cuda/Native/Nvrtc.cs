@@ -32,6 +32,9 @@ internal static unsafe partial class Nvrtc
     [LibraryImport(Lib)] internal static partial NvrtcResult nvrtcGetPTX(nint program, byte* ptx);
     [LibraryImport(Lib)] internal static partial NvrtcResult nvrtcDestroyProgram(ref nint program);
     [LibraryImport(Lib)] internal static partial nint nvrtcGetErrorString(NvrtcResult result);
+    // From NVRTC 11.2: the architectures this NVRTC can compile for, ascending (e.g. 50, 52, ..., 90).
+    [LibraryImport(Lib)] internal static partial NvrtcResult nvrtcGetNumSupportedArchs(out int numArchs);
+    [LibraryImport(Lib)] internal static partial NvrtcResult nvrtcGetSupportedArchs(int* supportedArchs);
 
     /// <summary>Throws a <see cref="CudaException"/> naming the call when r is not success.</summary>
     internal static void Check(NvrtcResult r, [CallerArgumentExpression(nameof(r))] string call = "")

@@ -242,12 +242,39 @@ public sealed class ProfilingTests
     [InlineData("Gemm", "sgemm")]
     [InlineData("Random", "philox")]
     [InlineData("Binary", "add")]
-    public void ValidationFailsLoudlyOnAWrongKernelResult(string op, string kernel)
+    public void AWrongKernelResultFailsItsRowAndTheRunGoesOn(string op, string kernel)
     {
         var cases = KernelBench.Cases(quick: true);
-        var e = Assert.Throws<KernelValidationException>(() => KernelBench.Run(FaultyBackend.Create(op), CpuBackend.Instance, cases, reps: 1));
-        Assert.Contains("VALIDATION FAILED", e.Message);
-        Assert.Contains(kernel, e.Message);
+        var rows = KernelBench.Run(FaultyBackend.Create(op), CpuBackend.Instance, cases, reps: 1);
+        Assert.Equal(cases.Count, rows.Count); // every case still ran
+        var failed = Assert.Single(rows, r => r.Failed);
+        Assert.StartsWith(kernel, failed.Kernel);
+        Assert.StartsWith("VALIDATION FAILED", failed.Validation);
+        Assert.Contains(kernel, failed.Validation);
+        Assert.Null(failed.MedianMs);
+        Assert.All(rows.Where(r => !r.Failed), r => Assert.NotNull(r.MedianMs));
+    }
+
+    [Fact]
+    public void KernelsBenchWritesItsJsonAndExitsOneWhenARowFails()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rawdistill-kernels-{Guid.NewGuid():N}.json");
+        try
+        {
+            var o = new BenchOptions { Target = "kernels", Quick = true, Reps = 1, Json = path };
+            Assert.Equal(1, BenchCommand.Kernels(FaultyBackend.Create("Softmax"), o, CpuBackend.Instance));
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            var rows = doc.RootElement.GetProperty("results").EnumerateArray().ToList();
+            Assert.Equal(KernelBench.Cases(quick: true).Count, rows.Count);
+            var bad = Assert.Single(rows, r => r.GetProperty("Failed").GetBoolean());
+            Assert.StartsWith("VALIDATION FAILED: softmax", bad.GetProperty("Validation").GetString());
+            Assert.Equal(JsonValueKind.Null, bad.GetProperty("MedianMs").ValueKind);
+            Assert.Equal(0, BenchCommand.Kernels(FaultyBackend.Create(null), o, CpuBackend.Instance));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

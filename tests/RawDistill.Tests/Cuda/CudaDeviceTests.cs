@@ -1,5 +1,6 @@
 namespace RawDistill.Tests.Cuda;
 
+using RawDistill.Backends;
 using RawDistill.Backends.Cpu;
 using RawDistill.Cuda;
 using RawDistill.Tensors;
@@ -40,6 +41,7 @@ public partial class CudaDeviceTests
     [CudaFact] public void PoolingMatchesCpu() => Parity.Pooling(Dev);
     [CudaFact] public void IndexingMatchesCpu() => Parity.Indexing(Dev);
     [CudaFact] public void LayoutOpsMatchCpu() => Parity.Layout(Dev);
+    [CudaFact] public void CastsSaturateLikeTheCpu() => Parity.CastsSaturate(Dev);
     [CudaFact] public void OptimizerStepsMatchCpu() => Parity.Optimizers(Dev);
 
     [CudaFact]
@@ -96,5 +98,27 @@ public class ParityHarnessSelfCheck
     [Fact] public void Pooling() => Parity.Pooling(Cpu);
     [Fact] public void Indexing() => Parity.Indexing(Cpu);
     [Fact] public void Layout() => Parity.Layout(Cpu);
+    [Fact] public void CastsSaturate() => Parity.CastsSaturate(Cpu);
+
+    /// <summary>The contract the device's saturating casts copy (kernels/copy.cu, sat&lt;TT&gt;).</summary>
+    [Fact]
+    public void CpuCastsTruncateSaturateAndMapNaNToZero()
+    {
+        double[] ToInt(DType from) => Parity.ReadD(Cpu, Cast(from, DType.I32));
+        double[] ToU8(DType from) => Parity.ReadD(Cpu, Cast(from, DType.U8));
+        Storage Cast(DType from, DType to)
+        {
+            var y = Cpu.Allocate(to, Parity.CastEdgeValues.Length);
+            Cpu.Cast(Parity.Put(Cpu, from, Parity.CastEdgeValues), y, Parity.CastEdgeValues.Length);
+            return y;
+        }
+        const double max = int.MaxValue, min = int.MinValue;
+        // NaN, +inf, -inf, 1e10, -1e10, 3e38, -3e38, 2^31-1, 2^31, -2^31, -2^31-1, 255, 255.5, 256, 300, -0.7, -1, -300, 0.7, 1.5, 254.99, -0
+        Assert.Equal([0, max, min, max, min, max, min, max, max, min, min, 255, 255, 256, 300, 0, -1, -300, 0, 1, 254, 0], ToInt(DType.F64));
+        Assert.Equal([0, 255, 0, 255, 0, 255, 0, 255, 255, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 1, 254, 0], ToU8(DType.F64));
+        Assert.Equal([0, 255, 0, 255, 0, 255, 0, 255, 255, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 1, 254, 0], ToU8(DType.F32));
+        var f32 = ToInt(DType.F32); // 2^31 − 1 rounds to 2^31 in f32, so it saturates too
+        Assert.Equal([0, max, min, max, min, max, min, max, max, min, min, 255, 255, 256, 300, 0, -1, -300, 0, 1, 254, 0], f32);
+    }
     [Fact] public void Optimizers() => Parity.Optimizers(Cpu);
 }

@@ -46,6 +46,28 @@ public class NvrtcCompileTests(ITestOutputHelper output)
         Assert.Contains("common.cuh", KernelSource.HeaderFiles);
     }
 
+    /// <summary>
+    /// Every kernel is declared __launch_bounds__(MAX_BLOCK), so NVRTC keeps its register count
+    /// low enough for the 1024-thread blocks of the block-size sweep (kernels/common.cuh).
+    /// </summary>
+    [Fact]
+    public void EveryKernelDeclaresLaunchBounds()
+    {
+        int kernels = 0;
+        foreach (var file in KernelSource.KernelFiles)
+        {
+            var source = KernelSource.Read(file);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(source, @"__global__\s+void\s+(\S+)"))
+            {
+                kernels++;
+                Assert.True(m.Groups[1].Value.StartsWith("__launch_bounds__(MAX_BLOCK)", StringComparison.Ordinal),
+                    $"{file}: a kernel without __launch_bounds__(MAX_BLOCK): {m.Value}");
+            }
+        }
+        Assert.True(kernels >= 40, $"found only {kernels} kernel declarations");
+        Assert.Contains("#define MAX_BLOCK 1024", KernelSource.Read("common.cuh"));
+    }
+
     [Fact]
     public void WarningsReachTheLog()
     {

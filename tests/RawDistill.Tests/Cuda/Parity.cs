@@ -489,6 +489,33 @@ public static class Parity
         }
     }
 
+    /// <summary>Values every cast must map like the CPU backend: NaN, ±∞, beyond every integer range, fractions of both signs.</summary>
+    public static readonly double[] CastEdgeValues =
+    [
+        double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1e10, -1e10, 3e38, -3e38, 2147483647.0, 2147483648.0,
+        -2147483648.0, -2147483649.0, 255, 255.5, 256, 300, -0.7, -1, -300, 0.7, 1.5, 254.99, -0.0,
+    ];
+
+    /// <summary>Casts of <see cref="CastEdgeValues"/> from f32 and f64 to every dtype, and of out-of-range ints to u8.</summary>
+    public static void CastsSaturate(IBackend dev)
+    {
+        foreach (var from in Floats)
+            foreach (var to in new[] { DType.F32, DType.F64, DType.I32, DType.U8 })
+                Same(dev, $"cast {from}→{to} (edge values)", b =>
+                {
+                    var y = b.Allocate(to, CastEdgeValues.Length);
+                    b.Cast(Put(b, from, CastEdgeValues), y, CastEdgeValues.Length);
+                    return ReadD(b, y);
+                }, 0);
+        double[] ints = [int.MinValue, -300, -1, 0, 1, 254, 255, 256, 300, int.MaxValue];
+        Same(dev, "cast i32→u8 (out of range)", b =>
+        {
+            var y = b.Allocate(DType.U8, ints.Length);
+            b.Cast(Put(b, DType.I32, ints), y, ints.Length);
+            return ReadD(b, y);
+        }, 0);
+    }
+
     public static void Optimizers(IBackend dev)
     {
         foreach (var t in Floats)

@@ -65,4 +65,26 @@ public class ResolverTests
         Assert.NotEmpty(report.Lines());
         if (report.Libraries[1].Found) Assert.NotNull(report.NvrtcVersion);
     }
+
+    [Fact]
+    public void DoctorLinesListTheFoldersTheSonamesAndTheKernelCache()
+    {
+        var lines = CudaProbe.Run().Lines().ToList();
+        Assert.Contains(lines, l => l.StartsWith("search folders", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("/usr/local/cuda/lib64") && l.Contains("[CUDA toolkit]"));
+        Assert.Contains(lines, l => l.StartsWith("nvrtc sonames tried", StringComparison.Ordinal) && l.Contains("libnvrtc.so.12"));
+        Assert.Contains(lines, l => l.StartsWith("cublas sonames tried", StringComparison.Ordinal) && l.Contains("libcublas.so.13"));
+        Assert.Contains(lines, l => l.StartsWith("kernel cache " + KernelCache.Directory, StringComparison.Ordinal));
+        if (NvrtcCompiler.IsAvailable)
+        {
+            Assert.Contains(lines, l => l.StartsWith("compile  passed", StringComparison.Ordinal));
+            var archs = NvrtcCompiler.SupportedArchitectures();
+            if (archs is not null)
+            {
+                Assert.Contains(80, archs);
+                Assert.Equal(archs.Order(), archs);
+                Assert.Contains(lines, l => l.StartsWith("nvrtc architectures:", StringComparison.Ordinal) && l.Contains("sm_80"));
+            }
+        }
+    }
 }
