@@ -152,13 +152,14 @@ public static class DistillCommand
         Console.Error.WriteLine($"teacher: {teacherPath} ({teacher.Config.Arch}, {teacher.FeatureDim}-d, sha256 {hash[..12]}…)");
         Console.Error.WriteLine($"krr-st: {config.ToJson()}");
 
+        var targets = config.Augment ? null : TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
         Func<Tensor, Tensor> g = x => teacher.Encoder.Embed(x);
         KrrStDistiller distiller;
         try
         {
             if (o.Resume != null)
             {
-                distiller = KrrStDistiller.Resume(ckpt, real, g, teacher.FeatureDim, backend);
+                distiller = KrrStDistiller.Resume(ckpt, real, g, teacher.FeatureDim, backend, teacherTargets: targets);
                 if (distiller.TeacherHash != hash) Console.Error.WriteLine($"warning: the checkpoint was made with teacher sha256 {distiller.TeacherHash[..12]}…, not this one");
                 Console.Error.WriteLine($"resuming {ckpt} at step {distiller.StepsDone}/{config.Steps}");
             }
@@ -167,7 +168,8 @@ public static class DistillCommand
                 Directory.CreateDirectory(outDir);
                 var clock = Stopwatch.StartNew();
                 distiller = new KrrStDistiller(config, real, teacher.Normalization, g, teacher.FeatureDim, hash, backend,
-                    (i, t) => { if (!o.Quiet) Console.Error.WriteLine($"pool model {i + 1}/{config.PoolSize}: trained {t} steps ({clock.Elapsed.TotalSeconds:F0} s)"); });
+                    (i, t) => { if (!o.Quiet) Console.Error.WriteLine($"pool model {i + 1}/{config.PoolSize}: trained {t} steps ({clock.Elapsed.TotalSeconds:F0} s)"); },
+                    teacherTargets: targets);
             }
         }
         catch (ArgumentException e)
@@ -204,9 +206,8 @@ public static class DistillCommand
                 Console.Error.WriteLine($"{o.Data}: no labelled train/test splits; skipping the evaluation");
                 return 0;
             }
-            Evaluate(distiller.XSyn.ToArray<float>(), distiller.YSyn.ToArray<float>(), distiller.NetConfig with { Outputs = 0 }, config.Norm,
-                teacher, teacherPath, hash, splits, o.Data, evalSettings, outDir, backend, total,
-                $"KRR-ST config: `{config.ToJson()}`.\n");
+            Evaluate(distiller.ToDistilledSet(), teacher, teacherPath, hash, splits, o.Data, evalSettings, outDir, backend, total,
+                $"KRR-ST config: `{config.ToJson()}`.\n", targets);
         }
         return 0;
     }
@@ -226,9 +227,13 @@ public static class DistillCommand
     /// targets — and no pre-training); linear probe at each fraction, optionally fine-tuning;
     /// writes the report.
     /// </summary>
-    internal static void Evaluate(float[] xs, float[] ys, ConvNetConfig net, string norm, Teacher teacher, string teacherPath, string hash,
-        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble)
+    internal static void Evaluate(DistilledSet set, Teacher teacher, string teacherPath, string hash,
+        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble,
+        float[]? teacherTargets = null)
     {
+        float[] xs = set.X, ys = set.Y;
+        var net = set.Net.ToConvNet();
+        string norm = set.Net.Norm;
         if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
         {
             Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
@@ -240,9 +245,9 @@ public static class DistillCommand
         if (m * real.ImageSize != xs.Length || ys.Length != m * d)
             throw new CliException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
         if (m > real.Count) throw new CliException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
-        var targets = teacher.Embed(real);
+        var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
         var protocol = settings.Pretrain();
-        var sets = new List<EvalSetSource> { new("KRR-ST distilled", _ => (xs, ys)) };
+        var sets = new List<EvalSetSource> { new($"{set.Method.Title()} distilled", _ => (xs, ys)) };
         var notes = new List<string>();
         foreach (var b in settings.BaselineList())
         {
@@ -287,7 +292,7 @@ public static class DistillCommand
             (fineTune != null ? $"; {fineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "") + ".\n\n" +
             $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
             $"Total wall time of the command: {Format(total.Elapsed)}.";
-        string report = PretrainEvaluation.WriteReport(outDir, results, "KRR-ST evaluation", preamble);
+        string report = PretrainEvaluation.WriteReport(outDir, results, $"{set.Method.Title()} evaluation", preamble);
         Console.WriteLine(PretrainEvaluation.Table(results));
         Console.WriteLine($"report: {report}  (total {Format(total.Elapsed)})");
     }
