@@ -336,8 +336,13 @@ public static class DistillCommand
         return c with { Seed = o.Seed };
     }
 
-    static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend)
+    static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend) =>
+        ResolveTeacher(o.Teacher, o.Cache, o.TeacherEpochs, o.Seed, o.Quiet, o.Data, splits, backend);
+
+    /// <summary>The teacher file: the given one, or the cached teacher for the data and seed (trained on first use).</summary>
+    internal static string ResolveTeacher(string? teacherFile, string? cacheDir, int? teacherEpochs, ulong seed, bool quiet, string dataSpec, DataSplits splits, IBackend backend)
     {
+        var o = new { Teacher = teacherFile, Cache = cacheDir, TeacherEpochs = teacherEpochs, Seed = seed, Quiet = quiet, Data = dataSpec };
         if (o.Teacher != null)
         {
             if (!File.Exists(o.Teacher)) throw new CliException($"--teacher: no file at {o.Teacher}");
@@ -390,7 +395,7 @@ public static class DistillCommand
         }
     }
 
-    static int[] ParseInts(string s, string flag)
+    internal static int[] ParseInts(string s, string flag)
     {
         try
         {
