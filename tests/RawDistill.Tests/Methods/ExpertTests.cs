@@ -88,3 +88,50 @@ public sealed class ExpertTests
     }
 }
 
+/// <summary>MKDT stage 2: the high-loss ranking on constructed cases.</summary>
+public sealed class HighLossInitTests
+{
+    [Fact]
+    public void TopAndBalancedRankAsConstructed()
+    {
+        double[] s = [0.1, 5, 3, 5, 0.2, 4, 0.3, 0.05];
+        Assert.Equal([1, 3, 5], HighLossInit.Top(s, 3));
+        int[] labels = [0, 0, 0, 0, 1, 0, 1, 1];
+        // Two per class: class 0 gives 1, 3; class 1 gives 6, 4; ordered by score.
+        Assert.Equal([1, 3, 6, 4], HighLossInit.TopBalanced(s, labels, 2, 4));
+        // Odd m: the remainder goes to the highest of the rest (5).
+        Assert.Equal([1, 3, 5, 6, 4], HighLossInit.TopBalanced(s, labels, 2, 5));
+        Assert.Throws<ArgumentException>(() => HighLossInit.Top(s, 9));
+    }
+
+    [Fact]
+    public void ScoresAreTheExpertsMeanPerImageMse()
+    {
+        var dir = ExpertTests.TempDir();
+        try
+        {
+            var (images, targets) = ExpertTests.Toy();
+            // Make images 2 and 7 hard: targets far from anything an epoch-1 student predicts.
+            for (int j = 0; j < 3; j++) { targets[2 * 3 + j] = 40; targets[7 * 3 + j] = -30; }
+            var data = RegressionData.FromDataset(images, targets, ExpertTests.Norm);
+            var store = ExpertStore.OpenOrCreate(dir, ExpertTrainer.Manifest(ExpertTests.Tiny(experts: 2, epochs: 1), "h", images, ExpertTests.Norm, 3));
+            ExpertTrainer.Train(store, 0, data);
+            ExpertTrainer.Train(store, 1, data);
+            var scores = HighLossInit.Scores(store, [0, 1], data);
+            Assert.Equal([2, 7], HighLossInit.Top(scores, 2).Order().ToArray());
+
+            // Against a direct computation for expert 0 alone.
+            var one = HighLossInit.Scores(store, [0], data);
+            using var net = ExpertTrainer.Student(store.Manifest, 0);
+            using var scope = RawDistill.Tensors.TensorScope.Begin();
+            net.LoadFlatParameters(store.SnapshotTensor(0, 1));
+            var y = net.Forward(data.Inputs([4], RawDistill.Tensors.Tensor.DefaultBackend)).ToArray<float>();
+            double mse = Enumerable.Range(0, 3).Average(j => (y[j] - targets[4 * 3 + j]) * (double)(y[j] - targets[4 * 3 + j]));
+            Assert.Equal(mse, one[4], 5);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
