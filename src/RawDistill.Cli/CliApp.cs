@@ -13,11 +13,12 @@ public static class CliApp
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
-        var result = parser.ParseArguments<DistillOptions, EvalOptions, TeacherOptions, ExportOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
+        var result = parser.ParseArguments<DistillOptions, ExpertsOptions, EvalOptions, TeacherOptions, ExportOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
         try
         {
             return result.MapResult(
                 (DistillOptions o) => DistillCommand.Run(o),
+                (ExpertsOptions o) => ExpertsCommand.Run(o),
                 (EvalOptions o) => EvalCommand.Run(o),
                 (TeacherOptions o) => TeacherCommand.Run(o),
                 (ExportOptions o) => ExportCommand.Run(o),

@@ -152,13 +152,14 @@ public static class DistillCommand
         Console.Error.WriteLine($"teacher: {teacherPath} ({teacher.Config.Arch}, {teacher.FeatureDim}-d, sha256 {hash[..12]}…)");
         Console.Error.WriteLine($"krr-st: {config.ToJson()}");
 
+        var targets = config.Augment ? null : TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
         Func<Tensor, Tensor> g = x => teacher.Encoder.Embed(x);
         KrrStDistiller distiller;
         try
         {
             if (o.Resume != null)
             {
-                distiller = KrrStDistiller.Resume(ckpt, real, g, teacher.FeatureDim, backend);
+                distiller = KrrStDistiller.Resume(ckpt, real, g, teacher.FeatureDim, backend, teacherTargets: targets);
                 if (distiller.TeacherHash != hash) Console.Error.WriteLine($"warning: the checkpoint was made with teacher sha256 {distiller.TeacherHash[..12]}…, not this one");
                 Console.Error.WriteLine($"resuming {ckpt} at step {distiller.StepsDone}/{config.Steps}");
             }
@@ -167,7 +168,8 @@ public static class DistillCommand
                 Directory.CreateDirectory(outDir);
                 var clock = Stopwatch.StartNew();
                 distiller = new KrrStDistiller(config, real, teacher.Normalization, g, teacher.FeatureDim, hash, backend,
-                    (i, t) => { if (!o.Quiet) Console.Error.WriteLine($"pool model {i + 1}/{config.PoolSize}: trained {t} steps ({clock.Elapsed.TotalSeconds:F0} s)"); });
+                    (i, t) => { if (!o.Quiet) Console.Error.WriteLine($"pool model {i + 1}/{config.PoolSize}: trained {t} steps ({clock.Elapsed.TotalSeconds:F0} s)"); },
+                    teacherTargets: targets);
             }
         }
         catch (ArgumentException e)
@@ -204,9 +206,8 @@ public static class DistillCommand
                 Console.Error.WriteLine($"{o.Data}: no labelled train/test splits; skipping the evaluation");
                 return 0;
             }
-            Evaluate(distiller.XSyn.ToArray<float>(), distiller.YSyn.ToArray<float>(), distiller.NetConfig with { Outputs = 0 }, config.Norm,
-                teacher, teacherPath, hash, splits, o.Data, evalSettings, outDir, backend, total,
-                $"KRR-ST config: `{config.ToJson()}`.\n");
+            Evaluate(distiller.ToDistilledSet(), teacher, teacherPath, hash, splits, o.Data, evalSettings, outDir, backend, total,
+                $"KRR-ST config: `{config.ToJson()}`.\n", targets);
         }
         return 0;
     }
@@ -225,21 +226,24 @@ public static class DistillCommand
     /// (<see cref="DistilledSetEvaluation"/>), prints the table and the verdict, and says where
     /// the report is.
     /// </summary>
-    internal static void Evaluate(float[] xs, float[] ys, ConvNetConfig net, string norm, Teacher teacher, string teacherPath, string hash,
-        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble, string method = "KRR-ST")
+    internal static void Evaluate(DistilledSet set, Teacher teacher, string teacherPath, string hash,
+        DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble,
+        float[]? teacherTargets = null)
     {
         if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
         {
             Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
             return;
         }
-        var plan = settings.Plan(net);
-        string preamble = extraPreamble.TrimEnd() + $" Encoders pre-trained for evaluation use the ConvNet's {norm} norm.\n\n" +
+        var plan = settings.Plan(set.Net.ToConvNet());
+        string preamble = extraPreamble.TrimEnd() + $" Encoders pre-trained for evaluation use the ConvNet's {set.Net.Norm} norm.\n\n" +
             $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n";
         List<EvalResult> results;
         try
         {
-            results = DistilledSetEvaluation.Run(method, xs, ys, teacher, teacherPath, hash, splits, dataSpec, plan, outDir, backend, Console.Error.WriteLine, preamble);
+            var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
+            results = DistilledSetEvaluation.Run(set.Method.Title(), set.X, set.Y, teacher, teacherPath, hash, splits, dataSpec, plan, outDir, backend,
+                Console.Error.WriteLine, preamble, targets);
         }
         catch (ArgumentException e)
         {
@@ -280,8 +284,13 @@ public static class DistillCommand
         return c with { Seed = o.Seed };
     }
 
-    static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend)
+    static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend) =>
+        ResolveTeacher(o.Teacher, o.Cache, o.TeacherEpochs, o.Seed, o.Quiet, o.Data, splits, backend);
+
+    /// <summary>The teacher file: the given one, or the cached teacher for the data and seed (trained on first use).</summary>
+    internal static string ResolveTeacher(string? teacherFile, string? cacheDir, int? teacherEpochs, ulong seed, bool quiet, string dataSpec, DataSplits splits, IBackend backend)
     {
+        var o = new { Teacher = teacherFile, Cache = cacheDir, TeacherEpochs = teacherEpochs, Seed = seed, Quiet = quiet, Data = dataSpec };
         if (o.Teacher != null)
         {
             if (!File.Exists(o.Teacher)) throw new CliException($"--teacher: no file at {o.Teacher}");
@@ -334,7 +343,7 @@ public static class DistillCommand
         }
     }
 
-    static int[] ParseInts(string s, string flag)
+    internal static int[] ParseInts(string s, string flag)
     {
         try
         {

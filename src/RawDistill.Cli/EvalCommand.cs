@@ -61,33 +61,24 @@ public static class EvalCommand
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
         if (!File.Exists(o.Distilled)) throw new CliException($"--distilled: no file at {o.Distilled}");
         if (!File.Exists(o.Teacher)) throw new CliException($"--teacher: no file at {o.Teacher}");
-        SafetensorsFile file;
-        KrrStConfig config;
+        DistilledSet set;
         try
         {
-            file = Safetensors.Read(o.Distilled);
-            if (!file.Metadata.TryGetValue("format", out var fmt) || fmt != KrrStDistiller.DistilledFormat)
-                throw new InvalidDataException($"{o.Distilled}: not a distilled set (format metadata should be {KrrStDistiller.DistilledFormat})");
-            config = KrrStConfig.FromJson(file.Metadata["config"]);
+            set = DistilledSet.Load(o.Distilled);
         }
-        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException)
+        catch (InvalidDataException e)
         {
             throw new CliException(e.Message);
         }
-        var xs = file.GetF32("x_syn");
-        var ys = file.GetF32("y_syn");
-        var shape = file["x_syn"].Shape;
         using var teacher = Teacher.Load(o.Teacher, backend);
         string hash = DistillCommand.Sha256(o.Teacher);
-        if (file.Metadata.TryGetValue("teacher_sha256", out var h) && h != hash)
-            Console.Error.WriteLine($"warning: the set was distilled with teacher sha256 {h[..Math.Min(12, h.Length)]}…, not this one");
-        var norm = config.Norm switch { "batch" => ConvNorm.Batch, "instance" => ConvNorm.Instance, _ => ConvNorm.None };
-        var net = new ConvNetConfig(new ImageShape(shape[1], shape[2]), config.Widths, norm, ConvPool.Avg, true, null, 0);
+        if (set.TeacherHash.Length > 0 && set.TeacherHash != hash)
+            Console.Error.WriteLine($"warning: the set was distilled with teacher sha256 {set.TeacherHash[..Math.Min(12, set.TeacherHash.Length)]}…, not this one");
         var splits = DistillCommand.LoadData(o.Data);
         string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!;
         var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
-        DistillCommand.Evaluate(xs, ys, net, config.Norm, teacher, o.Teacher, hash, splits, o.Data, settings,
-            outDir, backend, total, $"Distilled set `{o.Distilled}` (config `{config.ToJson()}`).\n");
+        DistillCommand.Evaluate(set, teacher, o.Teacher, hash, splits, o.Data, settings,
+            outDir, backend, total, $"Distilled set `{o.Distilled}` ({set.Method.Title()}, config `{set.ConfigJson}`).\n");
         return 0;
     }
 }

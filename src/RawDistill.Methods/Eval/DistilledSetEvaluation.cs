@@ -45,10 +45,13 @@ public static class DistilledSetEvaluation
     /// Runs the evaluation of the set (<paramref name="xs"/> pixels m×C×H×W in [0, 1],
     /// <paramref name="ys"/> m×d teacher-space targets) named "<paramref name="method"/> distilled"
     /// and writes report.md, results.csv and results.json to <paramref name="outDir"/>; returns the
-    /// results. <paramref name="preamble"/> goes into the report (method config, image links).
+    /// results. <paramref name="preamble"/> goes into the report (method config, image links);
+    /// <paramref name="trainTargets"/> are the teacher's features of the training split when the
+    /// caller has them (the <c>TeacherTargets</c> cache), else computed here.
     /// </summary>
     public static List<EvalResult> Run(string method, float[] xs, float[] ys, Teacher teacher, string teacherPath, string teacherHash,
-        DataSplits splits, string dataSpec, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble)
+        DataSplits splits, string dataSpec, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble,
+        float[]? trainTargets = null)
     {
         if (splits.Test is not { HasLabels: true } test || !splits.Train.HasLabels)
             throw new ArgumentException($"{dataSpec}: no labelled train/test splits to evaluate on");
@@ -59,7 +62,8 @@ public static class DistilledSetEvaluation
             throw new ArgumentException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
         if (m > real.Count) throw new ArgumentException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
         var clock = Stopwatch.StartNew();
-        var targets = teacher.Embed(real);
+        var targets = trainTargets ?? teacher.Embed(real);
+        if (targets.Length != (long)real.Count * d) throw new ArgumentException($"teacher targets: {targets.Length} values for {real.Count} images of {d} dims");
         var testTargets = teacher.Embed(testFit);
         log($"teacher targets: {real.Count} training and {testFit.Count} test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
         var protocol = plan.Protocol;

@@ -4,6 +4,7 @@ using RawDistill.Autodiff;
 using RawDistill.Backends;
 using RawDistill.Data;
 using RawDistill.Data.Augment;
+using RawDistill.Methods.Common;
 using RawDistill.Nn.Models;
 using RawDistill.Nn.Optim;
 using RawDistill.Random;
@@ -71,33 +72,7 @@ public static class Pretrainer
         if (be != Tensor.DefaultBackend) model.To(be);
         var order = root.Fork(2);
         using var sgd = new Sgd(model.Parameters(), options.Lr, momentum: options.Momentum, weightDecay: options.WeightDecay);
-        var ps = model.Parameters().ToArray();
-        model.Train();
-        var xb = new float[Math.Min(options.Batch, m) * img];
-        var yb = new float[Math.Min(options.Batch, m) * d];
-        for (int e = 0; e < options.Epochs; e++)
-        {
-            var perm = order.Permutation(m);
-            double sum = 0;
-            int batches = 0;
-            for (int start = 0; start < m; start += options.Batch)
-            {
-                int b = Math.Min(options.Batch, m - start);
-                for (int i = 0; i < b; i++)
-                {
-                    x.AsSpan(perm[start + i] * img, img).CopyTo(xb.AsSpan(i * img, img));
-                    y.AsSpan(perm[start + i] * d, d).CopyTo(yb.AsSpan(i * d, d));
-                }
-                using var scope = TensorScope.Begin();
-                var xt = Normalization.ApplyInPlace(Tensor.From<float>(xb.AsSpan(0, b * img), [b, c, s, s], be), normalization);
-                var yt = Tensor.From<float>(yb.AsSpan(0, b * d), [b, d], be);
-                var loss = Ops.Mse(model.Forward(xt), yt);
-                sgd.Step(Autograd.Grad([loss], ps));
-                sum += loss.Item();
-                batches++;
-            }
-            progress?.Invoke(e + 1, sum / batches);
-        }
+        RegressionTrainer.Train(model, sgd, RegressionData.FromArrays(x, y, c, s, normalization), options.Batch, 0, options.Epochs, order, be, progress);
         model.Eval();
         return model;
     }

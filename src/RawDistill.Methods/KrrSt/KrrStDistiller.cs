@@ -8,6 +8,7 @@ using RawDistill.Data;
 using RawDistill.Data.Augment;
 using RawDistill.Diagnostics.Profiling;
 using RawDistill.IO;
+using RawDistill.Methods.Common;
 using RawDistill.Nn;
 using RawDistill.Nn.Models;
 using RawDistill.Nn.Optim;
@@ -78,7 +79,7 @@ public sealed class KrrStDistiller : IDisposable
     public const string CheckpointFormat = "rawdistill-krrst-checkpoint/1";
 
     /// <summary>Value of the <c>format</c> metadata key of distilled sets.</summary>
-    public const string DistilledFormat = "rawdistill-distilled/1";
+    public const string DistilledFormat = DistilledSet.Format;
 
     readonly ImageDataset _real;
     readonly Func<Tensor, Tensor> _teacher;
@@ -104,13 +105,15 @@ public sealed class KrrStDistiller : IDisposable
     /// <param name="teacherHash">SHA-256 of the teacher file (recorded in outputs).</param>
     /// <param name="backend">Where tensors live.</param>
     /// <param name="progress">Called after each pool member's initial training (member, t_i).</param>
+    /// <param name="teacherTargets">g(norm(x)) of every real image, N × d, when the caller has them
+    /// (<see cref="Common.TeacherTargets"/>); null = computed here. Unused with augmentation.</param>
     /// <param name="initialPoolSteps">
     /// Train every initial member exactly this many steps instead of t_i ~ U{1..T_max−1}
     /// (benchmarks, where the pool's history does not matter but its cost does); null = the method's draw.
     /// </param>
     public KrrStDistiller(KrrStConfig config, ImageDataset real, NormalizationStats normalization, Func<Tensor, Tensor> teacher, int teacherDim,
-        string teacherHash, IBackend? backend = null, Action<int, int>? progress = null, int? initialPoolSteps = null)
-        : this(config, real, normalization, teacher, teacherDim, teacherHash, backend, restoring: false)
+        string teacherHash, IBackend? backend = null, Action<int, int>? progress = null, int? initialPoolSteps = null, float[]? teacherTargets = null)
+        : this(config, real, normalization, teacher, teacherDim, teacherHash, backend, teacherTargets)
     {
         var idx = _rng.Permutation(real.Count)[..config.SyntheticCount];
         Array.Sort(idx);
@@ -125,7 +128,7 @@ public sealed class KrrStDistiller : IDisposable
     }
 
     KrrStDistiller(KrrStConfig config, ImageDataset real, NormalizationStats normalization, Func<Tensor, Tensor> teacher, int teacherDim,
-        string teacherHash, IBackend? backend, bool restoring)
+        string teacherHash, IBackend? backend, float[]? teacherTargets)
     {
         config.Validate();
         if (config.SyntheticCount > real.Count) throw new ArgumentException($"m = {config.SyntheticCount} is more than the {real.Count} real images");
@@ -139,7 +142,6 @@ public sealed class KrrStDistiller : IDisposable
         TeacherDim = teacherDim;
         TeacherHash = teacherHash;
         Backend = backend ?? Tensor.DefaultBackend;
-        _ = restoring;
         var norm = config.Norm switch { "batch" => ConvNorm.Batch, "instance" => ConvNorm.Instance, _ => ConvNorm.None };
         _netConfig = new ConvNetConfig(new ImageShape(real.Channels, real.Height), config.Widths, norm, ConvPool.Avg, true, null, teacherDim);
         var root = new Generator(config.Seed);
@@ -171,7 +173,13 @@ public sealed class KrrStDistiller : IDisposable
         };
         _pool = new ModelPool<KrrStPoolModel>(config.PoolSize, config.MaxSteps, config.PoolReset,
             k => new KrrStPoolModel(_netConfig, config, _initRoot.Fork((ulong)k), Backend), TrainPoolModel);
-        if (!config.Augment)
+        if (!config.Augment && teacherTargets != null)
+        {
+            if (teacherTargets.Length != (long)real.Count * teacherDim)
+                throw new ArgumentException($"{teacherTargets.Length} teacher target values for {real.Count} images × {teacherDim}");
+            _cachedTargets = teacherTargets;
+        }
+        else if (!config.Augment)
         {
             // Without augmentation g(norm(X_r)) never changes: compute it once for every real image.
             _cachedTargets = new float[(long)real.Count * teacherDim];
@@ -335,14 +343,24 @@ public sealed class KrrStDistiller : IDisposable
         ["net"] = JsonSerializer.Serialize(new { widths = _netConfig.Widths, norm = Config.Norm, channels = _real.Channels, size = _real.Height }),
     };
 
-    /// <summary>Writes the distilled set: <c>x_syn</c> (pixel space), <c>y_syn</c>, metadata (config, teacher hash, normalization, step).</summary>
-    public void SaveDistilled(string path, IReadOnlyDictionary<string, string>? extra = null)
+    /// <summary>The distilled set (method-neutral, <see cref="DistilledSet"/>).</summary>
+    public DistilledSet ToDistilledSet() => new()
     {
-        var meta = CommonMetadata();
-        meta["format"] = DistilledFormat;
-        if (extra != null) foreach (var (k, v) in extra) meta[k] = v;
-        Safetensors.Write(path, [XSyn.ToEntry("x_syn"), YSyn.ToEntry("y_syn")], meta);
-    }
+        X = XSyn.ToArray<float>(),
+        Y = YSyn.ToArray<float>(),
+        Method = DistillMethod.KrrSt,
+        ConfigJson = Config.ToJson(),
+        TeacherHash = TeacherHash,
+        Normalization = Normalization,
+        Net = new DistilledNet(_netConfig.Widths, Config.Norm, _real.Channels, _real.Height),
+        Step = StepsDone,
+        Dataset = _real.Name,
+        Init = "random",
+        InitialIndices = InitialIndices,
+    };
+
+    /// <summary>Writes the distilled set: <c>x_syn</c> (pixel space), <c>y_syn</c>, metadata (method, config, teacher hash, normalization, step).</summary>
+    public void SaveDistilled(string path, IReadOnlyDictionary<string, string>? extra = null) => ToDistilledSet().Save(path, extra);
 
     /// <summary>Writes every piece of state (atomically) so that <see cref="Resume"/> continues bit-exactly.</summary>
     public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? extra = null)
@@ -378,7 +396,8 @@ public sealed class KrrStDistiller : IDisposable
     }
 
     /// <summary>Rebuilds a distiller from a checkpoint written by <see cref="SaveCheckpoint"/>; the real data and teacher must be the run's.</summary>
-    public static KrrStDistiller Resume(string path, ImageDataset real, Func<Tensor, Tensor> teacher, int teacherDim, IBackend? backend = null, KrrStConfig? overrideConfig = null)
+    public static KrrStDistiller Resume(string path, ImageDataset real, Func<Tensor, Tensor> teacher, int teacherDim, IBackend? backend = null, KrrStConfig? overrideConfig = null,
+        float[]? teacherTargets = null)
     {
         var file = Safetensors.Read(path);
         var meta = file.Metadata;
@@ -386,7 +405,7 @@ public sealed class KrrStDistiller : IDisposable
             throw new InvalidDataException($"{path}: not a KRR-ST checkpoint (format metadata should be {CheckpointFormat})");
         var config = overrideConfig ?? KrrStConfig.FromJson(meta["config"]);
         var norm = NormalizationStats.FromJson(meta[NormalizationStats.MetadataKey]);
-        var d = new KrrStDistiller(config, real, norm, teacher, teacherDim, meta["teacher_sha256"], backend, restoring: true);
+        var d = new KrrStDistiller(config, real, norm, teacher, teacherDim, meta["teacher_sha256"], backend, teacherTargets);
         try
         {
             d.Restore(file);
