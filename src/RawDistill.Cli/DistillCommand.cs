@@ -287,46 +287,37 @@ public static class DistillCommand
     static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend) =>
         ResolveTeacher(o.Teacher, o.Cache, o.TeacherEpochs, o.Seed, o.Quiet, o.Data, splits, backend);
 
-    /// <summary>The teacher file: the given one, or the cached teacher for the data and seed (trained on first use).</summary>
+    /// <summary>The --teacher file, or the cached teacher of the data (trained, or resumed, under the entry's lock when missing: <see cref="TeacherCache"/>).</summary>
     internal static string ResolveTeacher(string? teacherFile, string? cacheDir, int? teacherEpochs, ulong seed, bool quiet, string dataSpec, DataSplits splits, IBackend backend)
     {
-        var o = new { Teacher = teacherFile, Cache = cacheDir, TeacherEpochs = teacherEpochs, Seed = seed, Quiet = quiet, Data = dataSpec };
-        if (o.Teacher != null)
+        if (teacherFile != null)
         {
-            if (!File.Exists(o.Teacher)) throw new CliException($"--teacher: no file at {o.Teacher}");
-            return o.Teacher;
+            if (!File.Exists(teacherFile)) throw new CliException($"--teacher: no file at {teacherFile}");
+            return teacherFile;
         }
-        string cache = o.Cache ?? Environment.GetEnvironmentVariable("RAWDISTILL_CACHE")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "rawdistill");
-        Directory.CreateDirectory(cache);
-        var spec = DataSpec.Parse(o.Data);
-        string key = new string(spec.ToString().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray());
-        string path = Path.Combine(cache, $"teacher-{key}-convnet-e{o.TeacherEpochs?.ToString(CultureInfo.InvariantCulture) ?? "default"}-seed{o.Seed}.safetensors");
-        if (File.Exists(path))
-        {
-            Console.Error.WriteLine($"teacher: reusing the cached {path}");
-            return path;
-        }
-        var data = splits.Train;
-        var encoder = EncoderConfig.Default("convnet", data.Channels, data.Height);
-        data = data.WithChannels(encoder.Channels).Resize(encoder.Size, encoder.Size);
+        string cache = cacheDir ?? TeacherCache.DefaultFolder();
+        var spec = DataSpec.Parse(dataSpec);
+        string path = TeacherCache.EntryPath(cache, spec, teacherEpochs, seed);
         var options = new BarlowTwinsOptions
         {
-            Epochs = o.TeacherEpochs ?? (spec.Format == DataFormat.FashionMnistMini ? 10 : 100),
-            Seed = o.Seed,
+            Epochs = teacherEpochs ?? (spec.Format == DataFormat.FashionMnistMini ? 10 : 100),
+            Seed = seed,
         };
-        Console.Error.WriteLine($"teacher: none cached for {spec}; training Barlow Twins ({options.Epochs} epochs) → {path}");
-        using var trainer = new BarlowTwinsTrainer(encoder, options, data.ComputeNormalization(), data.Count, spec.ToString(), backend);
         var lastPrint = Stopwatch.StartNew();
-        trainer.Train(data, path + ".ckpt", p =>
+        try
         {
-            bool last = p.Step == p.StepsPerEpoch;
-            if (!last && (o.Quiet || lastPrint.Elapsed.TotalSeconds < 10)) return;
-            lastPrint.Restart();
-            Console.Error.WriteLine($"teacher epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} ETA {Format(p.Eta)}");
-        });
-        trainer.SaveTeacher(path);
-        return path;
+            return TeacherCache.GetOrTrain(path, splits.Train, spec.ToString(), options, backend, Console.Error.WriteLine, p =>
+            {
+                bool last = p.Step == p.StepsPerEpoch;
+                if (!last && (quiet || lastPrint.Elapsed.TotalSeconds < 10)) return;
+                lastPrint.Restart();
+                Console.Error.WriteLine($"teacher epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} ETA {Format(p.Eta)}");
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--cache {cache}: {e.Message} (set --cache or RAWDISTILL_CACHE to a writable folder)");
+        }
     }
 
     internal static DataSplits LoadData(string spec)
