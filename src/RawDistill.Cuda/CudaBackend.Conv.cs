@@ -17,6 +17,23 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Largest im2col buffer, in elements (256 MiB of f32).</summary>
     internal static long WorkspaceElements { get; set; } = 1L << 26;
 
+    /// <summary>
+    /// Until disposed, limits the im2col buffer to <paramref name="elements"/> (1: one batch item
+    /// per chunk), so parity checks exercise the chunked convolution path on small shapes.
+    /// </summary>
+    public static IDisposable ConvWorkspaceScope(long elements)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(elements, 1);
+        var saved = WorkspaceElements;
+        WorkspaceElements = elements;
+        return new RestoreWorkspace(saved);
+    }
+
+    sealed class RestoreWorkspace(long saved) : IDisposable
+    {
+        public void Dispose() => WorkspaceElements = saved;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct ConvDesc
     {

@@ -1,8 +1,10 @@
 namespace RawDistill.Tests.Cuda;
 
+using System.Runtime.CompilerServices;
 using RawDistill.Backends;
 using RawDistill.Backends.Cpu;
 using RawDistill.Cuda;
+using RawDistill.Diagnostics;
 using RawDistill.Tensors;
 
 /// <summary>
@@ -32,25 +34,30 @@ public partial class CudaDeviceTests
         }
     }
 
-    [CudaFact] public void GemmMatchesNaiveForEveryTransposePairAndBatch() => Parity.Gemm(Dev);
-    [CudaFact] public void PhiloxMatchesTheSpecBitForBit() => Parity.Philox(Dev);
-    [CudaFact] public void CholeskyFactorsSolvesAndReportsTheFirstBadPivot() => Parity.Cholesky(Dev);
-    [CudaFact] public void ConvolutionMatchesCpu() => Parity.Conv(Dev);
-    [CudaFact] public void ElementwiseMatchesCpu() => Parity.Elementwise(Dev);
-    [CudaFact] public void ReductionsAndSoftmaxMatchCpu() => Parity.Reductions(Dev);
-    [CudaFact] public void PoolingMatchesCpu() => Parity.Pooling(Dev);
-    [CudaFact] public void IndexingMatchesCpu() => Parity.Indexing(Dev);
-    [CudaFact] public void LayoutOpsMatchCpu() => Parity.Layout(Dev);
-    [CudaFact] public void CastsSaturateLikeTheCpu() => Parity.CastsSaturate(Dev);
-    [CudaFact] public void OptimizerStepsMatchCpu() => Parity.Optimizers(Dev);
+    /// <summary>One primitive check of the selftest's <see cref="PrimitiveParity"/> path, on the device.</summary>
+    static void Check(Action<IBackend> check, [CallerMemberName] string name = "")
+    {
+        var r = PrimitiveParity.Run(new PrimitiveParity.Check(name, check), Dev);
+        Assert.True(r.Passed, r.Error);
+    }
+
+    [CudaFact] public void GemmMatchesNaiveForEveryTransposePairAndBatch() => Check(PrimitiveParity.Gemm);
+    [CudaFact] public void PhiloxMatchesTheSpecBitForBit() => Check(PrimitiveParity.Philox);
+    [CudaFact] public void CholeskyFactorsSolvesAndReportsTheFirstBadPivot() => Check(PrimitiveParity.Cholesky);
+    [CudaFact] public void BlockedCholeskyAtLargeSizesMatchesTheF64Reference() => Check(PrimitiveParity.CholeskyLarge);
+    [CudaFact] public void ConvolutionMatchesCpu() => Check(PrimitiveParity.Conv);
+    [CudaFact] public void ElementwiseMatchesCpu() => Check(PrimitiveParity.Elementwise);
+    [CudaFact] public void ReductionsAndSoftmaxMatchCpu() => Check(PrimitiveParity.Reductions);
+    [CudaFact] public void PoolingMatchesCpu() => Check(PrimitiveParity.Pooling);
+    [CudaFact] public void IndexingMatchesCpu() => Check(PrimitiveParity.Indexing);
+    [CudaFact] public void LayoutOpsMatchCpu() => Check(PrimitiveParity.Layout);
+    [CudaFact] public void CastsSaturateLikeTheCpu() => Check(PrimitiveParity.CastsSaturate);
+    [CudaFact] public void OptimizerStepsMatchCpu() => Check(PrimitiveParity.Optimizers);
 
     [CudaFact]
     public void ConvolutionInSmallChunksMatchesCpu()
     {
-        long saved = CudaBackend.WorkspaceElements;
-        CudaBackend.WorkspaceElements = 1; // one batch item per chunk
-        try { Parity.Conv(Dev); }
-        finally { CudaBackend.WorkspaceElements = saved; }
+        using (CudaBackend.ConvWorkspaceScope(1)) Check(PrimitiveParity.Conv); // one batch item per chunk
     }
 
     [CudaFact]
@@ -89,27 +96,53 @@ public class ParityHarnessSelfCheck
 {
     static readonly CpuBackend Cpu = CpuBackend.Instance;
 
-    [Fact] public void Gemm() => Parity.Gemm(Cpu);
-    [Fact] public void Philox() => Parity.Philox(Cpu);
-    [Fact] public void Cholesky() => Parity.Cholesky(Cpu);
-    [Fact] public void Conv() => Parity.Conv(Cpu);
-    [Fact] public void Elementwise() => Parity.Elementwise(Cpu);
-    [Fact] public void Reductions() => Parity.Reductions(Cpu);
-    [Fact] public void Pooling() => Parity.Pooling(Cpu);
-    [Fact] public void Indexing() => Parity.Indexing(Cpu);
-    [Fact] public void Layout() => Parity.Layout(Cpu);
-    [Fact] public void CastsSaturate() => Parity.CastsSaturate(Cpu);
+    static void Check(Action<IBackend> check, [CallerMemberName] string name = "")
+    {
+        var r = PrimitiveParity.Run(new PrimitiveParity.Check(name, check), Cpu);
+        Assert.True(r.Passed, r.Error);
+    }
+
+    [Fact] public void Gemm() => Check(PrimitiveParity.Gemm);
+    [Fact] public void Philox() => Check(PrimitiveParity.Philox);
+    [Fact] public void Cholesky() => Check(PrimitiveParity.Cholesky);
+    [Fact] public void CholeskyLarge() => Check(PrimitiveParity.CholeskyLarge);
+    [Fact] public void Conv() => Check(PrimitiveParity.Conv);
+    [Fact] public void Elementwise() => Check(PrimitiveParity.Elementwise);
+    [Fact] public void Reductions() => Check(PrimitiveParity.Reductions);
+    [Fact] public void Pooling() => Check(PrimitiveParity.Pooling);
+    [Fact] public void Indexing() => Check(PrimitiveParity.Indexing);
+    [Fact] public void Layout() => Check(PrimitiveParity.Layout);
+    [Fact] public void CastsSaturate() => Check(PrimitiveParity.CastsSaturate);
+    [Fact] public void Optimizers() => Check(PrimitiveParity.Optimizers);
+
+    [Fact]
+    public void AMismatchFailsTheCheckNamingTheElement()
+    {
+        var r = PrimitiveParity.Run(new PrimitiveParity.Check("planted", _ => PrimitiveParity.Close([1, 2, 3], [1, 2.5, 3], 1e-6, "planted")), Cpu);
+        Assert.False(r.Passed);
+        Assert.Contains("planted: element 1 is 2.5, expected 2", r.Error);
+    }
+
+    [Fact]
+    public void EveryCheckOfTheThoroughSelftestIsNamedOnce()
+    {
+        var names = PrimitiveParity.Checks(thorough: true, () => new MemoryStream()).Select(c => c.Name).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.Contains(names, n => n.Contains("cholesky blocked"));
+        Assert.Contains(names, n => n.Contains("one-item chunks"));
+        Assert.DoesNotContain(PrimitiveParity.Checks(thorough: false), c => c.Thorough);
+    }
 
     /// <summary>The contract the device's saturating casts copy (kernels/copy.cu, sat&lt;TT&gt;).</summary>
     [Fact]
     public void CpuCastsTruncateSaturateAndMapNaNToZero()
     {
-        double[] ToInt(DType from) => Parity.ReadD(Cpu, Cast(from, DType.I32));
-        double[] ToU8(DType from) => Parity.ReadD(Cpu, Cast(from, DType.U8));
+        double[] ToInt(DType from) => PrimitiveParity.ReadD(Cpu, Cast(from, DType.I32));
+        double[] ToU8(DType from) => PrimitiveParity.ReadD(Cpu, Cast(from, DType.U8));
         Storage Cast(DType from, DType to)
         {
-            var y = Cpu.Allocate(to, Parity.CastEdgeValues.Length);
-            Cpu.Cast(Parity.Put(Cpu, from, Parity.CastEdgeValues), y, Parity.CastEdgeValues.Length);
+            var y = Cpu.Allocate(to, PrimitiveParity.CastEdgeValues.Length);
+            Cpu.Cast(PrimitiveParity.Put(Cpu, from, PrimitiveParity.CastEdgeValues), y, PrimitiveParity.CastEdgeValues.Length);
             return y;
         }
         const double max = int.MaxValue, min = int.MinValue;
@@ -120,5 +153,4 @@ public class ParityHarnessSelfCheck
         var f32 = ToInt(DType.F32); // 2^31 − 1 rounds to 2^31 in f32, so it saturates too
         Assert.Equal([0, max, min, max, min, max, min, max, max, min, min, 255, 255, 256, 300, 0, -1, -300, 0, 1, 254, 0], f32);
     }
-    [Fact] public void Optimizers() => Parity.Optimizers(Cpu);
 }

@@ -3,6 +3,7 @@ namespace RawDistill.Tests.Cuda;
 using RawDistill.Backends;
 using RawDistill.Backends.Cpu;
 using RawDistill.Cuda;
+using RawDistill.Diagnostics;
 using RawDistill.Tensors;
 
 /// <summary>
@@ -106,9 +107,9 @@ public unsafe class HostSideTests
         ulong seed = 0x0123456789ABCDEFul, counter = (1ul << 32) - 3; // the counter carries into its high word
         var y = cpu.Allocate(DType.F64, n);
         cpu.Random(RandomDistribution.Uniform, y, n, seed, counter);
-        Assert.Equal(PhiloxSpec.Uniform(n, seed, counter), Parity.Read<double>(cpu, y));
+        Assert.Equal(PhiloxSpec.Uniform(n, seed, counter), PrimitiveParity.Read<double>(cpu, y));
         cpu.Random(RandomDistribution.Normal, y, n, seed, counter);
-        var normal = Parity.Read<double>(cpu, y);
+        var normal = PrimitiveParity.Read<double>(cpu, y);
         var spec = PhiloxSpec.Normal(n, seed, counter);
         for (int i = 0; i < n; i++) Assert.Equal(spec[i], normal[i], 1e-12);
     }

@@ -19,32 +19,40 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>
-    /// Row-oriented Cholesky–Crout: L[i, j] = (A[i, j] − L[i, :j]·L[j, :j]) / L[j, j], and
-    /// L[i, i] = √(A[i, i] − ‖L[i, :i]‖²). Every inner product is over two contiguous
-    /// rows, so it vectorizes; the entries of one row depend only on earlier rows, so the
-    /// j loop of a row runs in parallel for large n.
+    /// Column by column: L[j, j] = √(A[j, j] − ‖L[j, :j]‖²), then for every row i &gt; j
+    /// L[i, j] = (A[i, j] − L[i, :j]·L[j, :j]) / L[j, j]. Every inner product is over two
+    /// contiguous row prefixes, so it vectorizes. The entries of one column depend only on
+    /// earlier columns, so for large n the rows of a column run in parallel: each entry is
+    /// computed by one thread from finished columns, the same arithmetic as the sequential loop,
+    /// so the result is identical whatever the threading. (Parallelizing within a row instead
+    /// is a race: L[i, j] reads L[i, :j] of the same row.) Returns the first failing pivot, or −1.
     /// </summary>
     static int CholeskyT<T>(T* a, int n, T* l) where T : unmanaged, IFloatingPointIeee754<T>
     {
         new Span<T>(l, checked(n * n)).Clear();
-        for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
         {
-            T* li = l + (long)i * n;
-            void Entry(int j)
+            T* lj = l + (long)j * n;
+            var rowj = new ReadOnlySpan<T>(lj, j);
+            T d = a[(long)j * n + j] - TensorPrimitives.Dot(rowj, rowj);
+            if (!(d > T.Zero)) return j;
+            T ljj = T.Sqrt(d);
+            lj[j] = ljj;
+            void Entry(int i)
             {
-                T* lj = l + (long)j * n;
+                T* li = l + (long)i * n;
                 T dot = TensorPrimitives.Dot(new ReadOnlySpan<T>(li, j), new ReadOnlySpan<T>(lj, j));
-                li[j] = (a[(long)i * n + j] - dot) / lj[j];
+                li[j] = (a[(long)i * n + j] - dot) / ljj;
             }
-            if (i >= 256) Parallel.For(0, i, Entry);
-            else for (int j = 0; j < i; j++) Entry(j);
-            var rowi = new ReadOnlySpan<T>(li, i);
-            T d = a[(long)i * n + i] - TensorPrimitives.Dot(rowi, rowi);
-            if (!(d > T.Zero)) return i;
-            li[i] = T.Sqrt(d);
+            // Parallel only where a column has enough work to pay for the fork (rows × length).
+            if ((long)(n - j - 1) * j >= ParallelCholeskyWork) Parallel.For(j + 1, n, Entry);
+            else for (int i = j + 1; i < n; i++) Entry(i);
         }
         return -1;
     }
+
+    /// <summary>Multiply-adds of one column's updates above which its rows run in parallel.</summary>
+    const long ParallelCholeskyWork = 1 << 16;
 
     /// <inheritdoc/>
     public void TriangularSolve(Storage l, int n, Storage b, int cols, Storage x, bool transpose)

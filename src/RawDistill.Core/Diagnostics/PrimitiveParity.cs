@@ -1,18 +1,107 @@
-namespace RawDistill.Tests.Cuda;
+namespace RawDistill.Diagnostics;
 
 using System.Runtime.InteropServices;
 using RawDistill.Backends;
 using RawDistill.Backends.Cpu;
 using RawDistill.Tensors;
 
+/// <summary>A backend primitive's output differs from the CPU backend's (or from a host reference) beyond the tolerance.</summary>
+public sealed class ParityMismatchException(string message) : Exception(message);
+
 /// <summary>
-/// Backend parity checks: each runs one primitive on the CPU backend (the reference) and on
-/// the backend under test with the same inputs and compares the results. The CUDA device
-/// tests run them on a GPU; <see cref="ParityHarnessSelfCheck"/> runs them CPU-vs-CPU so the
-/// harness itself is exercised on machines without one.
+/// Backend parity checks of the primitives (<see cref="IBackend"/> calls, below the ops that
+/// <see cref="ParitySuite"/> checks): each runs one primitive on the CPU backend (the
+/// reference) and on the backend under test with the same inputs and compares, element by
+/// element; a mismatch throws a <see cref="ParityMismatchException"/> naming the case and the
+/// element. This is the one parity path: the `[CudaFact]` device tests call these methods,
+/// `rawdistill selftest --thorough` runs <see cref="Checks"/> (also at every block size of the
+/// block-size sweep), and the tests run them CPU-vs-CPU so the harness itself is exercised on
+/// machines without a GPU.
 /// </summary>
-public static class Parity
+public static class PrimitiveParity
 {
+    /// <summary>One named check; <see cref="Thorough"/> ones run only under --thorough (larger sizes).</summary>
+    public sealed record Check(string Name, Action<IBackend> Run, bool Thorough = false)
+    {
+        /// <inheritdoc/>
+        public override string ToString() => Name;
+    }
+
+    /// <summary>
+    /// Every check in a stable order. <paramref name="smallConvWorkspace"/>, when given, returns a
+    /// scope in which the backend splits a convolution into one-item chunks (the CUDA backend's
+    /// column-buffer limit), so the chunked path is compared too.
+    /// </summary>
+    public static IReadOnlyList<Check> Checks(bool thorough, Func<IDisposable>? smallConvWorkspace = null)
+    {
+        var list = new List<Check>
+        {
+            new("gemm (every transpose pair, strided batches)", Gemm),
+            new("philox (bit-identical uniforms, normals)", Philox),
+            new("cholesky + triangular solves (64-wide blocks, pivots)", Cholesky),
+            new("conv2d forward/backward", Conv),
+            new("elementwise (unary, binary broadcast, select)", Elementwise),
+            new("reductions (incl. split rows) + softmax", Reductions),
+            new("pooling", Pooling),
+            new("indexing (gather/scatter)", Indexing),
+            new("layout (permute incl. rank 6, copy, fill, cast)", Layout),
+            new("casts of NaN, ±inf and out-of-range values", CastsSaturate),
+            new("optimizer steps", Optimizers),
+        };
+        if (smallConvWorkspace is not null)
+            list.Add(new("conv2d in one-item chunks", dev => { using (smallConvWorkspace()) Conv(dev); }));
+        if (thorough) list.Add(new("cholesky blocked n = 256, 300, 513 (f64 reference)", CholeskyLarge, Thorough: true));
+        return list;
+    }
+
+    /// <summary>Runs one check; a mismatch or an exception becomes a failed result carrying its message.</summary>
+    public static ParityResult Run(Check check, IBackend dev)
+    {
+        t_worst = 0;
+        t_worstWhat = "-";
+        t_owned = [];
+        try
+        {
+            check.Run(dev);
+            return new ParityResult(check.Name, t_worstWhat, double.NaN, t_worst, true);
+        }
+        catch (ParityMismatchException e)
+        {
+            return new ParityResult(check.Name, "values", double.NaN, double.NaN, false, e.Message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return new ParityResult(check.Name, "-", double.NaN, double.NaN, false, $"{e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            foreach (var s in t_owned)
+                if (!s.IsReleased) s.Release();
+            t_owned = null;
+        }
+    }
+
+    /// <summary>Storages the running check allocated (released when <see cref="Run"/> ends; null outside it).</summary>
+    [ThreadStatic] static List<Storage>? t_owned;
+
+    static Storage Alloc(IBackend b, DType t, long count)
+    {
+        var s = b.Allocate(t, count);
+        t_owned?.Add(s);
+        return s;
+    }
+
+    [ThreadStatic] static double t_worst;
+    [ThreadStatic] static string? t_worstWhat;
+
+    static void Require(bool condition, string message)
+    {
+        if (!condition) throw new ParityMismatchException(message);
+    }
+
+    static void RequireFactorized(int info, string what) =>
+        Require(info == -1, $"{what}: the factorization stopped at pivot {info} of a positive definite matrix");
+
     public static T[] Read<T>(IBackend b, Storage s) where T : unmanaged
     {
         var r = new T[s.Count];
@@ -22,7 +111,7 @@ public static class Parity
 
     public static Storage Put(IBackend b, DType t, double[] v)
     {
-        var s = b.Allocate(t, v.Length);
+        var s = Alloc(b, t, v.Length);
         byte[] bytes = t switch
         {
             DType.F32 => MemoryMarshal.AsBytes(v.Select(x => (float)x).ToArray().AsSpan()).ToArray(),
@@ -58,16 +147,18 @@ public static class Parity
         Close(expected, actual, tol, what);
     }
 
+    /// <summary>Element-wise comparison: |e − a| / max(1, |e|) ≤ tol (NaN matches NaN); throws naming the first bad element.</summary>
     public static void Close(double[] expected, double[] actual, double tol, string what)
     {
-        Assert.True(expected.Length == actual.Length, $"{what}: {actual.Length} values, expected {expected.Length}");
+        Require(expected.Length == actual.Length, $"{what}: {actual.Length} values, expected {expected.Length}");
         for (int i = 0; i < expected.Length; i++)
         {
             double e = expected[i], a = actual[i];
             if (double.IsNaN(e) && double.IsNaN(a)) continue;
             if (e == a) continue;
             double err = Math.Abs(e - a) / Math.Max(1, Math.Abs(e));
-            Assert.True(err <= tol, $"{what}: element {i} is {a}, expected {e} (error {err:g3} > {tol:g3})");
+            if (err > t_worst) (t_worst, t_worstWhat) = (err, what);
+            Require(err <= tol, $"{what}: element {i} is {a}, expected {e} (error {err:g3} > {tol:g3})");
         }
     }
 
@@ -121,10 +212,10 @@ public static class Parity
                         for (int j = 0; j < N; j++)
                         {
                             long ci = 17 + (long)i * ldc + j;
-                            Assert.True(Math.Abs(got[ci] - expected[ci]) <= (t == DType.F32 ? 1e-4 : 1e-12) * Math.Max(1, Math.Abs(expected[ci])), $"gemm batch 1 {t} {ta} {tb}");
+                            Require(Math.Abs(got[ci] - expected[ci]) <= (t == DType.F32 ? 1e-4 : 1e-12) * Math.Max(1, Math.Abs(expected[ci])), $"gemm batch 1 {t} {ta} {tb}");
                         }
                     double last = c0[sc * batch + 16];
-                    Assert.Equal(t == DType.F32 ? (float)last : last, got[^1]); // outside C's span: untouched
+                    Require(got[^1] == (t == DType.F32 ? (float)last : last), $"gemm {t} {ta} {tb}: the element after C's span changed"); // outside C's span: untouched
                 }
     }
 
@@ -136,10 +227,10 @@ public static class Parity
         var normal = PhiloxSpec.Normal(n, seed, counter);
         foreach (var t in Floats)
         {
-            var y = dev.Allocate(t, n);
+            var y = Alloc(dev, t, n);
             dev.Random(RandomDistribution.Uniform, y, n, seed, counter);
             var u = ReadD(dev, y);
-            for (int i = 0; i < n; i++) Assert.True(uniform[i] == u[i], $"uniform {t} element {i}: {u[i]} != {uniform[i]} (must be bit-identical)");
+            for (int i = 0; i < n; i++) Require(uniform[i] == u[i], $"uniform {t} element {i}: {u[i]} != {uniform[i]} (must be bit-identical)");
             dev.Random(RandomDistribution.Normal, y, n, seed, counter);
             Close(t == DType.F32 ? normal.Select(x => (double)(float)x).ToArray() : normal, ReadD(dev, y), t == DType.F32 ? 1e-6 : 1e-13, $"normal {t}");
         }
@@ -164,25 +255,25 @@ public static class Parity
         const int n = 150; // three diagonal blocks of the blocked CUDA factorization: 64, 64, 22
         var a = Spd(n, 5);
         var A = Put(dev, DType.F64, a);
-        var L = dev.Allocate(DType.F64, n * n);
-        Assert.Equal(-1, dev.Cholesky(A, n, L));
+        var L = Alloc(dev, DType.F64, n * n);
+        RequireFactorized(dev.Cholesky(A, n, L), "cholesky n=150");
         var l = ReadD(dev, L);
         for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++) Assert.Equal(0.0, l[i * n + j]);
+            for (int j = i + 1; j < n; j++) Require(l[i * n + j] == 0, $"cholesky: L[{i},{j}] above the diagonal is {l[i * n + j]}");
         // L·Lᵀ = A
         for (int i = 0; i < n; i++)
             for (int j = 0; j <= i; j++)
             {
                 double s = 0;
                 for (int k = 0; k <= j; k++) s += l[i * n + k] * l[j * n + k];
-                Assert.True(Math.Abs(s - a[i * n + j]) < 1e-12, $"(L·Lᵀ)[{i},{j}] = {s}, A = {a[i * n + j]}");
+                Require(Math.Abs(s - a[i * n + j]) < 1e-12, $"(L·Lᵀ)[{i},{j}] = {s}, A = {a[i * n + j]}");
             }
         // A·x = b through L·y = b, Lᵀ·x = y, with 3 right-hand sides
         const int cols = 3;
         var rhs = Rand(n * cols, 6);
         var Bm = Put(dev, DType.F64, rhs);
-        var Y = dev.Allocate(DType.F64, n * cols);
-        var X = dev.Allocate(DType.F64, n * cols);
+        var Y = Alloc(dev, DType.F64, n * cols);
+        var X = Alloc(dev, DType.F64, n * cols);
         dev.TriangularSolve(L, n, Bm, cols, Y, transpose: false);
         dev.TriangularSolve(L, n, Y, cols, X, transpose: true);
         var x = ReadD(dev, X);
@@ -191,7 +282,7 @@ public static class Parity
             {
                 double s = 0;
                 for (int k = 0; k < n; k++) s += a[i * n + k] * x[k * cols + c];
-                Assert.True(Math.Abs(s - rhs[i * cols + c]) < 1e-10, $"residual at [{i},{c}]: {s - rhs[i * cols + c]}");
+                Require(Math.Abs(s - rhs[i * cols + c]) < 1e-10, $"residual at [{i},{c}]: {s - rhs[i * cols + c]}");
             }
         // the first non-positive pivot is reported, in every block
         foreach (int bad in new[] { 0, 63, 64, 100, 149 })
@@ -200,7 +291,7 @@ public static class Parity
             broken[bad * n + bad] = -5;
             Same(dev, $"cholesky pivot {bad}", b =>
             {
-                var Lb = b.Allocate(DType.F64, n * n);
+                var Lb = Alloc(b, DType.F64, n * n);
                 return [b.Cholesky(Put(b, DType.F64, broken), n, Lb)];
             }, 0);
         }
@@ -210,25 +301,81 @@ public static class Parity
             var am = Spd(m, 100 + m);
             Same(dev, $"cholesky n={m}", b =>
             {
-                var Lm = b.Allocate(DType.F64, (long)m * m);
-                Assert.Equal(-1, b.Cholesky(Put(b, DType.F64, am), m, Lm));
+                var Lm = Alloc(b, DType.F64, (long)m * m);
+                RequireFactorized(b.Cholesky(Put(b, DType.F64, am), m, Lm), $"cholesky n={m}");
                 return ReadD(b, Lm);
             }, 1e-10);
         }
         // f32 goes through a widened copy on the GPU
         Same(dev, "cholesky f32", b =>
         {
-            var Lf = b.Allocate(DType.F32, n * n);
-            Assert.Equal(-1, b.Cholesky(Put(b, DType.F32, a), n, Lf));
+            var Lf = Alloc(b, DType.F32, n * n);
+            RequireFactorized(b.Cholesky(Put(b, DType.F32, a), n, Lf), "cholesky f32");
             return ReadD(b, Lf);
         }, 1e-4);
         Same(dev, "triangular solve f32", b =>
         {
             var Lf = Put(b, DType.F32, l);
-            var Xf = b.Allocate(DType.F32, n * cols);
+            var Xf = Alloc(b, DType.F32, n * cols);
             b.TriangularSolve(Lf, n, Put(b, DType.F32, rhs), cols, Xf, transpose: true);
             return ReadD(b, Xf);
         }, 1e-3);
+    }
+
+    /// <summary>
+    /// The blocked factorization at n ≥ 256 (the CUDA path's several 64-wide diagonal blocks with
+    /// Dtrsm/Dsyrk updates between them; the CPU path's parallel loop): L checked against the
+    /// matrix itself (L·Lᵀ = A in f64 on the host, zeros above the diagonal), then against the
+    /// CPU backend, then a solve with several right-hand sides by its residual; f32 too.
+    /// </summary>
+    public static void CholeskyLarge(IBackend dev)
+    {
+        foreach (int n in new[] { 256, 300, 513 })
+        {
+            var a = Spd(n, 200 + n);
+            var L = Alloc(dev, DType.F64, (long)n * n);
+            RequireFactorized(dev.Cholesky(Put(dev, DType.F64, a), n, L), $"cholesky n={n}");
+            var l = ReadD(dev, L);
+            double worst = 0;
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = i + 1; j < n; j++) Require(l[i * n + j] == 0, $"cholesky n={n}: L[{i},{j}] above the diagonal is {l[i * n + j]}");
+                for (int j = 0; j <= i; j++)
+                {
+                    double s = 0;
+                    for (int k = 0; k <= j; k++) s += l[i * n + k] * l[j * n + k];
+                    worst = Math.Max(worst, Math.Abs(s - a[i * n + j]));
+                }
+            }
+            Require(worst < 1e-12 * n, $"cholesky n={n}: max |L·Lᵀ − A| = {worst:G3} (A's entries are O(1))");
+            Same(dev, $"cholesky n={n} against the cpu", b =>
+            {
+                var Lb = Alloc(b, DType.F64, (long)n * n);
+                RequireFactorized(b.Cholesky(Put(b, DType.F64, a), n, Lb), $"cholesky n={n}");
+                return ReadD(b, Lb);
+            }, 1e-10);
+            const int cols = 5;
+            var rhs = Rand(n * cols, 300 + n);
+            var Y = Alloc(dev, DType.F64, (long)n * cols);
+            var X = Alloc(dev, DType.F64, (long)n * cols);
+            dev.TriangularSolve(L, n, Put(dev, DType.F64, rhs), cols, Y, transpose: false);
+            dev.TriangularSolve(L, n, Y, cols, X, transpose: true);
+            var x = ReadD(dev, X);
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < cols; c++)
+                {
+                    double s = 0;
+                    for (int k = 0; k < n; k++) s += a[i * n + k] * x[k * cols + c];
+                    Require(Math.Abs(s - rhs[i * cols + c]) < 1e-9, $"cholesky solve n={n}: residual at [{i},{c}] is {s - rhs[i * cols + c]:G3}");
+                }
+        }
+        var a300 = Spd(300, 500);
+        Same(dev, "cholesky f32 n=300", b =>
+        {
+            var Lf = Alloc(b, DType.F32, 300 * 300);
+            RequireFactorized(b.Cholesky(Put(b, DType.F32, a300), 300, Lf), "cholesky f32 n=300");
+            return ReadD(b, Lf);
+        }, 1e-4);
     }
 
     public static void Conv(IBackend dev)
@@ -251,7 +398,7 @@ public static class Parity
                 double tol = t == DType.F32 ? 1e-4 : 1e-11;
                 Same(dev, $"conv2d forward {t} {g}", b =>
                 {
-                    var y = b.Allocate(t, Shape.Numel(g.OutputShape));
+                    var y = Alloc(b, t, Shape.Numel(g.OutputShape));
                     b.Conv2dForward(g, Put(b, t, x), Put(b, t, w), Put(b, t, bias), y);
                     return ReadD(b, y);
                 }, tol);
@@ -281,7 +428,7 @@ public static class Parity
                 var input = op is UnaryOp.Log or UnaryOp.Sqrt or UnaryOp.Rsqrt or UnaryOp.Pow ? pos : x;
                 Same(dev, $"unary {op} {t}", b =>
                 {
-                    var y = b.Allocate(t, input.Length);
+                    var y = Alloc(b, t, input.Length);
                     b.Unary(op, Put(b, t, input), y, input.Length, 0.5, 1.5);
                     return ReadD(b, y);
                 }, t == DType.F32 ? 1e-5 : 1e-13);
@@ -300,7 +447,7 @@ public static class Parity
             var sb = pos.Select((v, i) => i % 3 == 0 ? special[(i + 1) % 3] : v).ToArray();
             Same(dev, $"select {t}", b =>
             {
-                var y = b.Allocate(t, mask.Length);
+                var y = Alloc(b, t, mask.Length);
                 b.Select(Put(b, t, mask), Put(b, t, sa), Put(b, t, sb), y, mask.Length);
                 return ReadD(b, y);
             }, 0);
@@ -318,7 +465,7 @@ public static class Parity
             foreach (var op in Enum.GetValues<BinaryOp>())
                 Same(dev, $"binary {op} {t}", b =>
                 {
-                    var y = b.Allocate(t, a.Length);
+                    var y = Alloc(b, t, a.Length);
                     b.Binary(op, Put(b, t, a), aStrides, Put(b, t, bc), bStrides, y, shape);
                     return ReadD(b, y);
                 }, Tol(t));
@@ -342,13 +489,13 @@ public static class Parity
                 foreach (var op in Enum.GetValues<ReduceOp>())
                     Same(dev, $"reduce {op} {t} [{outer},{reduce},{inner}]", b =>
                     {
-                        var y = b.Allocate(t, outer * inner);
+                        var y = Alloc(b, t, outer * inner);
                         b.Reduce(op, Put(b, t, x), outer, reduce, inner, y);
                         return ReadD(b, y);
                     }, t == DType.F32 ? 1e-5 : 1e-12);
                 Same(dev, $"argmax {t} [{outer},{reduce},{inner}]", b =>
                 {
-                    var idx = b.Allocate(DType.I32, outer * inner);
+                    var idx = Alloc(b, DType.I32, outer * inner);
                     b.ArgMax(Put(b, t, x), outer, reduce, inner, idx);
                     return ReadD(b, idx);
                 }, 0);
@@ -357,7 +504,7 @@ public static class Parity
             foreach (bool log in new[] { false, true })
                 Same(dev, $"softmax log={log} {t}", b =>
                 {
-                    var y = b.Allocate(t, s.Length);
+                    var y = Alloc(b, t, s.Length);
                     b.Softmax(Put(b, t, s), 13, 700, y, log);
                     return ReadD(b, y);
                 }, t == DType.F32 ? 1e-5 : 1e-12);
@@ -374,7 +521,7 @@ public static class Parity
                 var dy = Rand((int)Shape.Numel(g.OutputShape), 51);
                 Same(dev, $"avgpool forward {t} {g}", b =>
                 {
-                    var y = b.Allocate(t, dy.Length);
+                    var y = Alloc(b, t, dy.Length);
                     b.AvgPool2dForward(g, Put(b, t, x), y);
                     return ReadD(b, y);
                 }, Tol(t));
@@ -386,8 +533,8 @@ public static class Parity
                 }, Tol(t));
                 Same(dev, $"maxpool forward {t} {g}", b =>
                 {
-                    var y = b.Allocate(t, dy.Length);
-                    var idx = b.Allocate(DType.I32, dy.Length);
+                    var y = Alloc(b, t, dy.Length);
+                    var idx = Alloc(b, DType.I32, dy.Length);
                     b.MaxPool2dForward(g, Put(b, t, x), y, idx);
                     return [.. ReadD(b, y), .. ReadD(b, idx)];
                 }, 0);
@@ -402,7 +549,7 @@ public static class Parity
             var idx = Enumerable.Range(0, 500).Select(i => (double)((i * 37) % 300)).ToArray(); // repeats
             Same(dev, $"gather flat {t}", b =>
             {
-                var y = b.Allocate(t, 500);
+                var y = Alloc(b, t, 500);
                 b.GatherFlat(Put(b, t, x), Put(b, DType.I32, idx), 500, y);
                 return ReadD(b, y);
             }, 0);
@@ -417,7 +564,7 @@ public static class Parity
             var table = Rand(8 * 6, 62);
             Same(dev, $"gather rows {t}", b =>
             {
-                var y = b.Allocate(t, 5 * 6);
+                var y = Alloc(b, t, 5 * 6);
                 b.GatherRows(Put(b, t, table), 6, Put(b, DType.I32, rowsIdx), 5, y);
                 return ReadD(b, y);
             }, 0);
@@ -432,7 +579,7 @@ public static class Parity
         var bytes = Enumerable.Range(0, 8 * 6).Select(i => (double)(i * 5 % 256)).ToArray();
         Same(dev, "gather rows u8", b =>
         {
-            var y = b.Allocate(DType.U8, 5 * 6);
+            var y = Alloc(b, DType.U8, 5 * 6);
             b.GatherRows(Put(b, DType.U8, bytes), 6, Put(b, DType.I32, [3, 0, 3, 7, 1]), 5, y);
             return ReadD(b, y);
         }, 0);
@@ -446,20 +593,20 @@ public static class Parity
             foreach (var perm in new[] { new[] { 0, 2, 1, 3 }, [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 3, 2] })
                 Same(dev, $"permute {t} {string.Join(",", perm)}", b =>
                 {
-                    var y = b.Allocate(t, x.Length);
+                    var y = Alloc(b, t, x.Length);
                     b.Permute(Put(b, t, x), [2, 3, 4, 5], perm, y);
                     return ReadD(b, y);
                 }, 0);
             var x6 = Enumerable.Range(0, 2 * 3 * 2 * 2 * 3 * 2).Select(i => (double)(i % 100)).ToArray();
             Same(dev, $"permute rank 6 {t}", b =>
             {
-                var y = b.Allocate(t, x6.Length);
+                var y = Alloc(b, t, x6.Length);
                 b.Permute(Put(b, t, x6), [2, 3, 2, 2, 3, 2], [5, 1, 3, 0, 4, 2], y);
                 return ReadD(b, y);
             }, 0);
             Same(dev, $"transpose 2-D {t}", b =>
             {
-                var y = b.Allocate(t, x.Length);
+                var y = Alloc(b, t, x.Length);
                 b.Permute(Put(b, t, x), [12, 10], [1, 0], y);
                 return ReadD(b, y);
             }, 0);
@@ -481,7 +628,7 @@ public static class Parity
                 if (to == DType.U8 || t == DType.U8) v = v.Select(q => Math.Abs(q) % 250).ToArray();
                 Same(dev, $"cast {t}→{to}", b =>
                 {
-                    var y = b.Allocate(to, v.Length);
+                    var y = Alloc(b, to, v.Length);
                     b.Cast(Put(b, t, v), y, v.Length);
                     return ReadD(b, y);
                 }, 0);
@@ -503,14 +650,14 @@ public static class Parity
             foreach (var to in new[] { DType.F32, DType.F64, DType.I32, DType.U8 })
                 Same(dev, $"cast {from}→{to} (edge values)", b =>
                 {
-                    var y = b.Allocate(to, CastEdgeValues.Length);
+                    var y = Alloc(b, to, CastEdgeValues.Length);
                     b.Cast(Put(b, from, CastEdgeValues), y, CastEdgeValues.Length);
                     return ReadD(b, y);
                 }, 0);
         double[] ints = [int.MinValue, -300, -1, 0, 1, 254, 255, 256, 300, int.MaxValue];
         Same(dev, "cast i32→u8 (out of range)", b =>
         {
-            var y = b.Allocate(DType.U8, ints.Length);
+            var y = Alloc(b, DType.U8, ints.Length);
             b.Cast(Put(b, DType.I32, ints), y, ints.Length);
             return ReadD(b, y);
         }, 0);

@@ -1,4 +1,4 @@
-namespace RawDistill.Tests.Cuda;
+namespace RawDistill.Diagnostics;
 
 /// <summary>
 /// The Philox 4x32-10 stream written out from the spec, line for line like kernels/random.cu,
