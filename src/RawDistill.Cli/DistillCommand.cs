@@ -15,9 +15,9 @@ using RawDistill.Nn.Models;
 using RawDistill.Tensors;
 
 [Verb("distill", HelpText = "Distill a dataset into a small synthetic set with KRR-ST, then evaluate it against baselines (the main job).")]
-public sealed class DistillOptions : EvaluationFlags
+public sealed partial class DistillOptions : EvaluationFlags
 {
-    [Option("method", Default = "krr-st", HelpText = "Distillation method: krr-st.")]
+    [Option("method", Default = "krr-st", HelpText = "Distillation method: krr-st (the main job's default) | mkdt (expert trajectories + trajectory matching; trains missing experts first).")]
     public string Method { get; set; } = "krr-st";
 
     [Option("data", Default = DataSpec.Default, HelpText = "Dataset spec: fashion-mnist-mini | fashion-mnist[:DIR] | idx:DIR | cifar10:DIR | cifar100:DIR | safetensors:TRAIN[,TEST].")]
@@ -77,8 +77,8 @@ public sealed class DistillOptions : EvaluationFlags
     [Option("cache", HelpText = "Folder of cached teachers (default $RAWDISTILL_CACHE or ~/.cache/rawdistill).")]
     public string? Cache { get; set; }
 
-    [Option("out", Default = "runs/krr-st", HelpText = "Output folder.")]
-    public string Out { get; set; } = "runs/krr-st";
+    [Option("out", HelpText = "Output folder (default runs/krr-st or runs/mkdt).")]
+    public string? Out { get; set; }
 
     [Option("resume", HelpText = "Continue the run whose output folder is DIR (from its checkpoint.safetensors), bit-exactly.")]
     public string? Resume { get; set; }
@@ -92,8 +92,8 @@ public sealed class DistillOptions : EvaluationFlags
     [Option("eval-epochs", HelpText = "Pre-training epochs of the evaluation (KRR-ST protocol; default 1000 for the cifar100 preset, 100 for cpu).")]
     public int? EvalEpochs { get; set; }
 
-    [Option("eval-protocol", Default = "krr-st", HelpText = "Pre-training protocol: krr-st (SGD 0.1, wd 1e-3, E epochs) | mkdt (20 epochs, wd 1e-4).")]
-    public string EvalProtocol { get; set; } = "krr-st";
+    [Option("eval-protocol", HelpText = "Pre-training protocol: krr-st (SGD 0.1, wd 1e-3, E epochs; default for --method krr-st) | mkdt (20 epochs, wd 1e-4, lr = the learned η for MKDT sets; default for --method mkdt).")]
+    public string? EvalProtocol { get; set; }
 
     [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
     public string Fractions { get; set; } = "0.01,0.1";
@@ -121,14 +121,23 @@ public sealed class DistillOptions : EvaluationFlags
 }
 
 /// <summary>`rawdistill distill`: teacher (cached) → KRR-ST → linear-probe evaluation vs baselines → report.</summary>
-public static class DistillCommand
+public static partial class DistillCommand
 {
     public static int Run(DistillOptions o)
     {
-        if (!o.Method.Equals("krr-st", StringComparison.OrdinalIgnoreCase)) throw new CliException($"--method {o.Method}: only krr-st is available");
+        DistillMethod method;
+        try
+        {
+            method = DistillMethods.Parse(o.Method);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--method: {e.Message}");
+        }
+        if (method == DistillMethod.Mkdt) return RunMkdt(o);
         var total = Stopwatch.StartNew();
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
-        string outDir = o.Resume ?? o.Out;
+        string outDir = o.Resume ?? o.Out ?? "runs/krr-st";
         string ckpt = Path.Combine(outDir, KrrStRun.CheckpointFile);
         if (o.Resume != null && !File.Exists(ckpt)) throw new CliException($"--resume {o.Resume}: no {KrrStRun.CheckpointFile} there");
 
@@ -216,7 +225,8 @@ public static class DistillCommand
     static EvalSettings EvalSettingsOf(DistillOptions o)
     {
         int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
-        var e = new EvalSettings(o.EvalSeeds, o.EvalProtocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
+        string protocol = o.EvalProtocol ?? (o.Method.Equals("mkdt", StringComparison.OrdinalIgnoreCase) ? "mkdt" : "krr-st");
+        var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
         e.Validate();
         return e;
     }

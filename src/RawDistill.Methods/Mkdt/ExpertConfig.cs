@@ -44,7 +44,7 @@ public sealed record ExpertConfig
 
     /// <summary>
     /// CPU-sized for the embedded Fashion-MNIST subset: 4 experts × 3 epochs of ConvNet-32-32-32
-    /// (enough for max_start 1 and M = 2 in <c>MkdtConfig.Cpu</c>).
+    /// (enough for max_start 1 and M = 2 in <see cref="MkdtConfig.Cpu"/>).
     /// </summary>
     public static ExpertConfig Cpu() => new() { Experts = 4, Epochs = 3, Widths = [32, 32, 32] };
 
