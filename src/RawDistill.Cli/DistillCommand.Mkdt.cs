@@ -56,9 +56,10 @@ public static partial class DistillCommand
     {
         var total = Stopwatch.StartNew();
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
-        string outDir = o.Resume ?? o.Out ?? "runs/mkdt";
+        string outDir = OutputFolder(o, "runs/mkdt");
         string ckpt = Path.Combine(outDir, MkdtRun.CheckpointFile);
         if (o.Resume != null && !File.Exists(ckpt)) throw new CliException($"--resume {o.Resume}: no {MkdtRun.CheckpointFile} there");
+        using var folder = OpenRunFolder(o, outDir);
         MkdtConfig config;
         ExpertConfig expertConfig;
         string expertsDir;

@@ -104,6 +104,9 @@ public sealed partial class DistillOptions : EvaluationFlags
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
+    [Option("overwrite", HelpText = "Replace an earlier run in --out: its files at the top of the folder are deleted first (subfolders such as experts/ stay). Without it, a folder holding a run is refused, and the default folder moves on to runs/METHOD-2, -3, ….")]
+    public bool Overwrite { get; set; }
+
     [Option("quiet", HelpText = "Fewer progress lines (checkpoints and summaries only).")]
     public bool Quiet { get; set; }
 
@@ -137,9 +140,10 @@ public static partial class DistillCommand
         if (method == DistillMethod.Mkdt) return RunMkdt(o);
         var total = Stopwatch.StartNew();
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
-        string outDir = o.Resume ?? o.Out ?? "runs/krr-st";
+        string outDir = OutputFolder(o, "runs/krr-st");
         string ckpt = Path.Combine(outDir, KrrStRun.CheckpointFile);
         if (o.Resume != null && !File.Exists(ckpt)) throw new CliException($"--resume {o.Resume}: no {KrrStRun.CheckpointFile} there");
+        using var folder = OpenRunFolder(o, outDir);
 
         KrrStConfig config;
         try
@@ -292,6 +296,29 @@ public static partial class DistillCommand
         if (o.RawSynthetic) c = c with { RawSynthetic = true };
         if (o.CheckpointEvery is { } k) c = c with { CheckpointEvery = k };
         return c with { Seed = o.Seed };
+    }
+
+    /// <summary>--resume's folder, --out, or the method's default folder (the next free "-N" one when the default holds an earlier run).</summary>
+    static string OutputFolder(DistillOptions o, string defaultFolder)
+    {
+        if (o.Resume != null) return o.Resume;
+        if (o.Out != null) return o.Out;
+        string dir = RunFolder.FreeDefault(defaultFolder);
+        if (dir != defaultFolder) Console.Error.WriteLine($"note: {defaultFolder} holds an earlier run; this run writes to {dir}");
+        return dir;
+    }
+
+    /// <summary>Takes the output folder for this run before any long work (<see cref="RunFolder"/>).</summary>
+    static RunFolder OpenRunFolder(DistillOptions o, string outDir)
+    {
+        try
+        {
+            return RunFolder.Open(outDir, o.Resume != null ? "--resume" : "--out", resume: o.Resume != null, overwrite: o.Overwrite);
+        }
+        catch (RunFolderException e)
+        {
+            throw new CliException(e.Message);
+        }
     }
 
     static string ResolveTeacher(DistillOptions o, DataSplits splits, IBackend backend) =>

@@ -16,22 +16,7 @@ public sealed class DistillCliTests
         Directory.CreateDirectory(dir);
         try
         {
-            // 40 + 20 random 1×8×8 images with 2 classes, and an untrained ConvNet teacher.
-            var rng = new Generator(4);
-            string Split(string name, int n)
-            {
-                var px = new float[n * 64];
-                rng.FillUniform(px);
-                string path = Path.Combine(dir, name + ".safetensors");
-                Safetensors.Write(path, [SafetensorsEntry.Create("images", [n, 1, 8, 8], px.Select(v => (byte)(v * 255)).ToArray()),
-                    SafetensorsEntry.Create("labels", [n], Enumerable.Range(0, n).Select(i => i % 2).ToArray())], new Dictionary<string, string> { ["classes"] = "2" });
-                return path;
-            }
-            string data = $"safetensors:{Split("train", 40)},{Split("test", 20)}";
-            var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
-            string teacher = Path.Combine(dir, "teacher.safetensors");
-            using (var e = enc.Build(new Generator(1)))
-                Teacher.Save(teacher, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+            var (data, teacher) = ToyDistillation.Create(dir);
             string run = Path.Combine(dir, "run");
             string[] common = ["--data", data, "--teacher", teacher, "-m", "6", "--real-batch", "10", "--pool-size", "2", "--t-max", "3", "--widths", "4,8",
                 "--checkpoint-every", "2", "--quiet"];
@@ -96,22 +81,7 @@ public sealed class DistillCliTests
         }
     }
 
-    /// <summary>Runs the CLI expecting a non-zero exit; returns what it wrote to standard error.</summary>
-    static string FailingRun(string[] args)
-    {
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        try
-        {
-            Assert.NotEqual(0, Cli.CliApp.Run(args));
-        }
-        finally
-        {
-            Console.SetError(old);
-        }
-        return err.ToString();
-    }
+    static string FailingRun(string[] args) => ToyDistillation.FailingRun(args);
 }
 
 static class DistillTestsHelper
