@@ -67,7 +67,11 @@ public static class DistilledSetEvaluation
         var testTargets = teacher.Embed(testFit);
         log($"teacher targets: {real.Count} training and {testFit.Count} test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
         var protocol = plan.Protocol;
-        var sets = new List<EvalSetSource> { new($"{method} distilled", _ => (xs, ys)) { Role = EvalRole.Candidate } };
+        var sets = new List<EvalSetSource> { new($"{method} distilled", _ => (xs, ys))
+        {
+            Role = EvalRole.Candidate,
+            Description = $"the set under test: {m} images and their learned targets from {method}.",
+        } };
         var notes = new List<string>();
         var labels = real.Labels.ToArray();
         foreach (var b in plan.Baselines.Select(Canonical))
@@ -75,7 +79,11 @@ public static class DistilledSetEvaluation
             switch (b)
             {
                 case "random-kd":
-                    sets.Add(new("random-kd (random subset, teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)) { Role = EvalRole.Reference });
+                    sets.Add(new("random-kd (random subset, teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)) 
+                    {
+                        Role = EvalRole.Reference,
+                        Description = "m random real images with the teacher's features as targets (MSE), a new draw per seed: the bar a distilled set must clear; the verdict is against it.",
+                    });
                     notes.Add("random-kd and random-ce draw a different random subset per seed");
                     break;
                 case "random-ce":
@@ -88,6 +96,7 @@ public static class DistilledSetEvaluation
                             return (Gather(real, targets, idx, d, backend).X, idx.Select(i => labels[i]).ToArray());
                         },
                         LabelledOptions = ce,
+                        Description = "the same random images with their class labels, trained by cross-entropy (the KRR-ST paper's \"Random\"): a weaker bar that uses labels the other rows never see.",
                     });
                     notes.Add($"random-ce pre-trains {ce} on the same subsets as random-kd");
                     break;
@@ -95,20 +104,35 @@ public static class DistilledSetEvaluation
                     var kclock = Stopwatch.StartNew();
                     var centers = KMeansSubset.Select(targets, real.Count, d, m, seed: 0, backend: backend);
                     log($"k-means: {m} centroids of {real.Count} teacher features ({kclock.Elapsed.TotalSeconds:F0} s)");
-                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend)));
+                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend))
+                    {
+                        Description = "the real image nearest to each of m k-means centroids of the teacher's features, with teacher targets: a smarter real subset.",
+                    });
                     notes.Add("the k-means subset is the nearest real image to each of m centroids of the teacher features (k-means++ seed 0, Lloyd)");
                     break;
                 case "full":
                     var all = Enumerable.Range(0, real.Count).ToArray();
                     var fullOptions = protocol with { Epochs = plan.FullDataEpochs };
-                    sets.Add(new($"full data (teacher targets, {plan.FullDataEpochs} epochs)", _ => Gather(real, targets, all, d, backend), fullOptions));
+                    sets.Add(new($"full data (teacher targets, {plan.FullDataEpochs} epochs)", _ => Gather(real, targets, all, d, backend), fullOptions)
+                    {
+                        Description = $"every real image with teacher targets: what knowledge distillation on all {real.Count} images reaches in {plan.FullDataEpochs} epochs.",
+                    });
                     notes.Add($"the full-data baseline pre-trains {fullOptions} on all {real.Count} images");
                     break;
                 case "none":
-                    sets.Add(new("no pre-training", _ => null) { Role = EvalRole.Floor });
+                    sets.Add(new("no pre-training", _ => null)
+                    {
+                        Role = EvalRole.Floor,
+                        Description = "the randomly initialized encoder, probed as it is: the floor; the room a set can close starts here.",
+                    });
                     break;
                 case "teacher":
-                    sets.Add(new("teacher (its own encoder)", _ => null) { Role = EvalRole.Ceiling, Fixed = (teacher.Encoder, teacher.Normalization) });
+                    sets.Add(new("teacher (its own encoder)", _ => null)
+                    {
+                        Role = EvalRole.Ceiling,
+                        Fixed = (teacher.Encoder, teacher.Normalization),
+                        Description = "the teacher's encoder itself on the same label subsets: the ceiling; its architecture is the teacher's.",
+                    });
                     break;
                 default:
                     throw new ArgumentException($"unknown baseline '{b}'; expected one of {string.Join(", ", KnownBaselines)}");
@@ -125,7 +149,7 @@ public static class DistilledSetEvaluation
             $"Pre-training: {protocol} on {string.Join(", ", plan.Archs.Select(a => a.Name))} with a new {d}-d MSE head; " +
             "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets shared by every row of a seed" +
             (plan.FineTune != null ? $"; {plan.FineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes.Distinct()) : "") + ".";
-        PretrainEvaluation.WriteReport(outDir, results, $"{method} evaluation", text);
+        PretrainEvaluation.WriteReport(outDir, results, $"{method} evaluation", text, sets.Select(s => (s.Name, s.Description)).ToList());
         return results;
     }
 

@@ -39,6 +39,9 @@ public sealed record EvalSetSource(string Name, Func<ulong, (float[] X, float[] 
     /// <summary>What the row is for (default: a baseline).</summary>
     public EvalRole Role { get; init; } = EvalRole.Baseline;
 
+    /// <summary>One or two lines for the report saying what the row is and why it is there.</summary>
+    public string Description { get; init; } = "";
+
     /// <summary>
     /// When set, the row pre-trains by cross-entropy on class labels (random-ce) instead of
     /// MSE on targets: the images and labels for a seed; <see cref="Make"/> is not called.
@@ -246,6 +249,13 @@ public static class PretrainEvaluation
                 var v = results.Where(r => r.Arch == a && r.Set == s && r.Protocol == c.Protocol && r.Fraction == c.Fraction).Select(r => r.Accuracy).ToList();
                 if (v.Count == 0) return "–";
                 var (mean, std) = MeanStd(v);
+                if (v.Count == 1)
+                    return c.Protocol switch
+                    {
+                        FitR2Protocol => string.Create(CultureInfo.InvariantCulture, $"{mean:F3} (n = 1)"),
+                        FitMseProtocol => string.Create(CultureInfo.InvariantCulture, $"{mean:G3} (n = 1)"),
+                        _ => string.Create(CultureInfo.InvariantCulture, $"{mean * 100:F2} (n = 1)"),
+                    };
                 return c.Protocol switch
                 {
                     FitR2Protocol => string.Create(CultureInfo.InvariantCulture, $"{mean:F3} ± {std:F3}"),
@@ -267,7 +277,8 @@ public static class PretrainEvaluation
     /// table, the room each set closes, the paired differences), <c>results.csv</c> and
     /// <c>results.json</c>; returns the report path.
     /// </summary>
-    public static string WriteReport(string dir, IReadOnlyList<EvalResult> results, string title, string preamble = "")
+    public static string WriteReport(string dir, IReadOnlyList<EvalResult> results, string title, string preamble = "",
+        IReadOnlyList<(string Row, string Description)>? rows = null)
     {
         Directory.CreateDirectory(dir);
         var md = new StringBuilder();
@@ -276,6 +287,11 @@ public static class PretrainEvaluation
         if (headline.Length > 0) md.Append(headline.TrimEnd()).Append("\n\n");
         if (preamble.Length > 0) md.Append(preamble.TrimEnd()).Append("\n\n");
         md.Append(Table(results));
+        if (rows is { Count: > 0 })
+        {
+            md.Append("\n**The rows** (the protocol and how to read this report: `docs/evaluation.md` in the RawDistill source tree):\n\n");
+            foreach (var (row, description) in rows) md.Append("- *").Append(row).Append("*: ").Append(description).Append('\n');
+        }
         string room = EvalReport.RoomTable(results);
         if (room.Length > 0) md.Append("\n## Room closed\n\n").Append(room);
         string paired = EvalReport.PairedTable(results);

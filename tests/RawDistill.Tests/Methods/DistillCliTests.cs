@@ -37,6 +37,12 @@ public sealed class DistillCliTests
             Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data,
                 "--seeds", "1", "--epochs", "1", "--fractions", "1", "--out", evalOut]));
             Assert.True(File.Exists(Path.Combine(evalOut, "report.md")));
+            var oneSeed = File.ReadAllText(Path.Combine(evalOut, "report.md"));
+            Assert.Contains("(n = 1)", oneSeed);                     // a single seed has no spread to show
+            Assert.DoesNotContain("± 0.00", oneSeed);
+            Assert.Contains("One seed only", oneSeed);                // and no verdict
+            Assert.Contains("- *KRR-ST distilled*: the set under test", oneSeed);
+            Assert.Contains("`docs/evaluation.md`", oneSeed);
 
             // Every baseline and fine-tuning: one report row per set, a fine-tune column, the
             // representation fit of the MSE-pre-trained rows, protocol and role in the CSV, a verdict.
