@@ -32,6 +32,18 @@ public static class CliApp
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (InvalidDataException e)
+        {
+            // Unreadable input files (teachers, checkpoints, sets): the message names the file and what is wrong.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Disk full, a read-only file system, a vanished file: what the OS said, without a stack trace.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 
     static int PrintHelp<T>(ParserResult<T> result, IEnumerable<Error> errors)

@@ -330,6 +330,14 @@ public static partial class DistillCommand
         if (teacherFile != null)
         {
             if (!File.Exists(teacherFile)) throw new CliException($"--teacher: no file at {teacherFile}");
+            try
+            {
+                Safetensors.Read(teacherFile);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CliException($"--teacher {teacherFile}: not a readable teacher file ({e.Message})");
+            }
             return teacherFile;
         }
         string cache = cacheDir ?? TeacherCache.DefaultFolder();

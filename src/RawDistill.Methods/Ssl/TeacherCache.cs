@@ -32,6 +32,7 @@ public static class TeacherCache
     /// <paramref name="options"/>), resuming from <c>path.ckpt</c> when an earlier run was
     /// interrupted. Holds <c>path.lock</c> while it checks and trains.
     /// </summary>
+    /// <exception cref="InvalidDataException">The cached file cannot be read (the message says how to clear it).</exception>
     public static string GetOrTrain(string path, ImageDataset train, string dataset, BarlowTwinsOptions options, IBackend backend, Action<string> log,
         Action<TrainProgress>? progress = null)
     {
@@ -39,6 +40,14 @@ public static class TeacherCache
         string checkpoint = path + ".ckpt";
         if (File.Exists(path))
         {
+            try
+            {
+                IO.Safetensors.Read(path);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                throw new InvalidDataException($"the cached teacher {path} is unreadable ({e.Message}); delete it (rm '{path}') and run again to retrain it");
+            }
             log($"teacher: reusing the cached {path}");
             if (File.Exists(checkpoint)) File.Delete(checkpoint);
             return path;
