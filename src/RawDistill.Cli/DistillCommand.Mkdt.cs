@@ -60,6 +60,7 @@ public static partial class DistillCommand
         string ckpt = Path.Combine(outDir, MkdtRun.CheckpointFile);
         if (o.Resume != null && !File.Exists(ckpt)) throw new CliException($"--resume {o.Resume}: no {MkdtRun.CheckpointFile} there");
         using var folder = OpenRunFolder(o, outDir);
+        RestoreRecordedInputs(o, outDir);
         MkdtConfig config;
         ExpertConfig expertConfig;
         string expertsDir;
@@ -87,6 +88,7 @@ public static partial class DistillCommand
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = Sha256(teacherPath);
+        RecordInputs(o, outDir, "mkdt", teacherPath, hash);
         var real = teacher.Fit(splits.Train);
         Console.Error.WriteLine($"teacher: {teacherPath} ({teacher.Config.Arch}, {teacher.FeatureDim}-d, sha256 {hash[..12]}…)");
         Console.Error.WriteLine($"mkdt: {config.ToJson()}");

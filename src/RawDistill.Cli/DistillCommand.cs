@@ -20,8 +20,8 @@ public sealed partial class DistillOptions : EvaluationFlags
     [Option("method", Default = "krr-st", HelpText = "Distillation method: krr-st (the main job's default) | mkdt (expert trajectories + trajectory matching; trains missing experts first).")]
     public string Method { get; set; } = "krr-st";
 
-    [Option("data", Default = DataSpec.Default, HelpText = "Dataset spec: fashion-mnist-mini | fashion-mnist[:DIR] | idx:DIR | cifar10:DIR | cifar100:DIR | safetensors:TRAIN[,TEST].")]
-    public string Data { get; set; } = DataSpec.Default;
+    [Option("data", HelpText = "Dataset spec: fashion-mnist-mini (the default) | fashion-mnist[:DIR] | idx:DIR | cifar10:DIR | cifar100:DIR | safetensors:TRAIN[,TEST]. A --resume takes the run's own (run.json) and refuses another.")]
+    public string Data { get; set; } = "";
 
     [Option("preset", Default = "cpu", HelpText = "Hyperparameter preset: cpu (sized for the embedded data on 2 cores) | cifar100 (the reference values) | tinyimagenet. Flags below override it.")]
     public string Preset { get; set; } = "cpu";
@@ -144,6 +144,7 @@ public static partial class DistillCommand
         string ckpt = Path.Combine(outDir, KrrStRun.CheckpointFile);
         if (o.Resume != null && !File.Exists(ckpt)) throw new CliException($"--resume {o.Resume}: no {KrrStRun.CheckpointFile} there");
         using var folder = OpenRunFolder(o, outDir);
+        RestoreRecordedInputs(o, outDir);
 
         KrrStConfig config;
         try
@@ -161,6 +162,7 @@ public static partial class DistillCommand
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = Sha256(teacherPath);
+        RecordInputs(o, outDir, "krr-st", teacherPath, hash);
         var real = teacher.Fit(splits.Train);
         Console.Error.WriteLine($"teacher: {teacherPath} ({teacher.Config.Arch}, {teacher.FeatureDim}-d, sha256 {hash[..12]}…)");
         Console.Error.WriteLine($"krr-st: {config.ToJson()}");
@@ -173,7 +175,8 @@ public static partial class DistillCommand
             if (o.Resume != null)
             {
                 distiller = KrrStDistiller.Resume(ckpt, real, g, teacher.FeatureDim, backend, teacherTargets: targets);
-                if (distiller.TeacherHash != hash) Console.Error.WriteLine($"warning: the checkpoint was made with teacher sha256 {distiller.TeacherHash[..12]}…, not this one");
+                if (distiller.TeacherHash != hash)
+                    throw new CliException($"--teacher {teacherPath} (sha256 {hash[..12]}…) is not the teacher the checkpoint was made with (sha256 {distiller.TeacherHash[..12]}…); resume without --teacher, or with that teacher");
                 Console.Error.WriteLine($"resuming {ckpt} at step {distiller.StepsDone}/{config.Steps}");
             }
             else
@@ -306,6 +309,63 @@ public static partial class DistillCommand
         string dir = RunFolder.FreeDefault(defaultFolder);
         if (dir != defaultFolder) Console.Error.WriteLine($"note: {defaultFolder} holds an earlier run; this run writes to {dir}");
         return dir;
+    }
+
+    /// <summary>
+    /// For a resume, the data and teacher the run recorded (run.json) replace the defaults; a
+    /// flag that contradicts them is refused with both values. A fresh run keeps the flags
+    /// (the data defaulting to the embedded set).
+    /// </summary>
+    static void RestoreRecordedInputs(DistillOptions o, string outDir)
+    {
+        RunRecord? record = null;
+        if (o.Resume != null)
+        {
+            try
+            {
+                record = RunRecord.Read(outDir);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CliException($"--resume {outDir}: {e.Message}");
+            }
+            if (record == null) Console.Error.WriteLine($"note: {outDir} has no {RunRecord.FileName} (an older run); resuming on --data {(o.Data.Length > 0 ? o.Data : DataSpec.Default)} as given");
+        }
+        if (record == null)
+        {
+            if (o.Data.Length == 0) o.Data = DataSpec.Default;
+            return;
+        }
+        if (o.Data.Length > 0 && SameData(o.Data, record.Data) == false)
+            throw new CliException($"--data {o.Data} contradicts the data of the run being resumed ({record.Data}, {Path.Combine(outDir, RunRecord.FileName)}); drop --data to resume it on its own data");
+        o.Data = record.Data;
+        if (o.Teacher == null && File.Exists(record.Teacher)) o.Teacher = record.Teacher;
+        Console.Error.WriteLine($"resume: data {record.Data}, teacher {record.Teacher} (from {RunRecord.FileName})");
+    }
+
+    static bool? SameData(string a, string b)
+    {
+        try
+        {
+            return DataSpec.Parse(a).ToString() == DataSpec.Parse(b).ToString();
+        }
+        catch (ArgumentException)
+        {
+            return a == b;
+        }
+    }
+
+    /// <summary>Writes run.json for a fresh run; for a resume, checks the teacher against the record.</summary>
+    static void RecordInputs(DistillOptions o, string outDir, string method, string teacherPath, string hash)
+    {
+        var recorded = o.Resume != null ? RunRecord.Read(outDir) : null;
+        if (recorded != null)
+        {
+            if (recorded.TeacherSha256 != hash)
+                throw new CliException($"--teacher {teacherPath} (sha256 {hash[..12]}…) is not the run's teacher {recorded.Teacher} (sha256 {recorded.TeacherSha256[..Math.Min(12, recorded.TeacherSha256.Length)]}…); resume without --teacher, or with that teacher");
+            return;
+        }
+        if (o.Resume == null) new RunRecord(method, DataSpec.Parse(o.Data).ToString(), Path.GetFullPath(teacherPath), hash).Write(outDir);
     }
 
     /// <summary>Takes the output folder for this run before any long work (<see cref="RunFolder"/>).</summary>

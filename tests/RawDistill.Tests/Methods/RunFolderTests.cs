@@ -88,4 +88,38 @@ public sealed class RunFolderTests : IDisposable
             Assert.True(File.Exists(Path.Combine(runs, "config.json")));
         }
     }
+
+    [Fact]
+    public void AResumeContinuesOnTheRunsOwnDataAndTeacher()
+    {
+        var (data, teacher) = ToyDistillation.Create(_dir);
+        string run = Path.Combine(_dir, "run");
+        Assert.Equal(0, Cli.CliApp.Run(["distill", "--data", data, "--teacher", teacher, "-m", "6", "--real-batch", "10", "--pool-size", "2", "--t-max", "3",
+            "--widths", "4,8", "--steps", "2", "--eval-seeds", "0", "--quiet", "--out", run]));
+        var record = RunRecord.Read(run)!;
+        Assert.Equal(Path.GetFullPath(teacher), record.Teacher);
+
+        // Without --data and --teacher the resume takes the recorded ones (the default data would be the embedded set).
+        var err = new StringWriter();
+        var old = Console.Error;
+        Console.SetError(err);
+        try
+        {
+            Assert.Equal(0, Cli.CliApp.Run(["distill", "--resume", run, "--eval-seeds", "0", "--quiet"]));
+        }
+        finally
+        {
+            Console.SetError(old);
+        }
+        Assert.Contains($"resume: data {record.Data}, teacher {record.Teacher}", err.ToString());
+
+        // A contradicting flag is refused with both values.
+        string refused = ToyDistillation.FailingRun(["distill", "--resume", run, "--data", "fashion-mnist-mini", "--eval-seeds", "0"]);
+        Assert.Contains("--data fashion-mnist-mini contradicts the data of the run being resumed", refused);
+        Assert.Contains(record.Data, refused);
+        string otherTeacher = Path.Combine(_dir, "other-teacher.safetensors");
+        File.Copy(teacher, otherTeacher);
+        File.AppendAllText(otherTeacher, "");   // same bytes: accepted
+        Assert.Equal(0, Cli.CliApp.Run(["distill", "--resume", run, "--teacher", otherTeacher, "--eval-seeds", "0", "--quiet"]));
+    }
 }
