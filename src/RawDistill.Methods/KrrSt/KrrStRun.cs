@@ -52,12 +52,13 @@ public static class KrrStRun
             var (loss, lr) = d.Step();
             double seconds = offset + clock.Elapsed.TotalSeconds;
             rows.Add((d.StepsDone, loss, lr, seconds));
-            progress?.Invoke(new KrrStProgress(d.StepsDone, d.Config.Steps, loss, lr, seconds));
             if (d.StepsDone % d.Config.CheckpointEvery == 0 || d.StepsDone == d.Config.Steps)
             {
                 WriteMetrics(metricsPath, rows);
                 d.SaveCheckpoint(ckpt);
             }
+            // After the checkpoint's rename: a line that says "(checkpoint)" means it is on disk.
+            progress?.Invoke(new KrrStProgress(d.StepsDone, d.Config.Steps, loss, lr, seconds));
         }
         WriteMetrics(metricsPath, rows);
         d.SaveDistilled(Path.Combine(outDir, DistilledFile));

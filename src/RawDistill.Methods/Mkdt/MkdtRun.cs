@@ -56,12 +56,13 @@ public static class MkdtRun
             rows.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{p.Step},{p.Loss:R},{p.Eta:R},{p.Seconds:F3},{p.Expert},{p.Start},{p.GradXNorm:G6},{p.GradYNorm:G6},{p.GradEta:G6}"));
             losses.Add((p.Step, p.Loss));
-            progress?.Invoke(p);
             if (d.StepsDone % d.Config.CheckpointEvery == 0 || d.StepsDone == d.Config.Iterations)
             {
                 WriteMetrics(metricsPath, rows);
                 d.SaveCheckpoint(ckpt);
             }
+            // After the checkpoint's rename: a line that says "(checkpoint)" means it is on disk.
+            progress?.Invoke(p);
         }
         WriteMetrics(metricsPath, rows);
         d.ToDistilledSet().Save(Path.Combine(outDir, DistilledFile));
