@@ -36,8 +36,11 @@ public sealed class EvalOptions : EvaluationFlags
     [Option("baselines", Default = "random-kd,random-ce,kmeans,none,teacher", HelpText = EvalSettings.BaselinesHelp)]
     public string Baselines { get; set; } = "random-kd,random-ce,kmeans,none,teacher";
 
-    [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: the distilled set's folder).")]
+    [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: eval/ beside the distilled set, eval-2/ … when that holds an earlier report).")]
     public string? Out { get; set; }
+
+    [Option("overwrite", HelpText = "Replace an earlier report in --out (without it, a folder holding one is refused).")]
+    public bool Overwrite { get; set; }
 
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
@@ -74,9 +77,21 @@ public static class EvalCommand
         string hash = DistillCommand.Sha256(o.Teacher);
         if (set.TeacherHash.Length > 0 && set.TeacherHash != hash)
             Console.Error.WriteLine($"warning: the set was distilled with teacher sha256 {set.TeacherHash[..Math.Min(12, set.TeacherHash.Length)]}…, not this one");
-        var splits = DistillCommand.LoadData(o.Data);
-        string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!;
         var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
+        settings.Validate(); // flags first: a typo costs nothing
+        // The report goes beside the set in eval/ (eval-2, … when that holds an earlier report), never over distill's own report.
+        string outDir = o.Out ?? RunFolder.FreeDefault(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!, "eval"));
+        RunFolder folder;
+        try
+        {
+            folder = RunFolder.Open(outDir, "--out", resume: false, overwrite: o.Overwrite);
+        }
+        catch (RunFolderException e)
+        {
+            throw new CliException(e.Message);
+        }
+        using var _ = folder;
+        var splits = DistillCommand.LoadData(o.Data);
         DistillCommand.Evaluate(set, teacher, o.Teacher, hash, splits, o.Data, settings,
             outDir, backend, total, $"Distilled set `{o.Distilled}` ({set.Method.Title()}, config `{set.ConfigJson}`).\n");
         return 0;

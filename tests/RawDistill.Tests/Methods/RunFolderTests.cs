@@ -122,4 +122,23 @@ public sealed class RunFolderTests : IDisposable
         File.AppendAllText(otherTeacher, "");   // same bytes: accepted
         Assert.Equal(0, Cli.CliApp.Run(["distill", "--resume", run, "--teacher", otherTeacher, "--eval-seeds", "0", "--quiet"]));
     }
+
+    [Fact]
+    public void EvalNeverWritesOverTheRunsOwnReport()
+    {
+        var (data, teacher) = ToyDistillation.Create(_dir);
+        string run = Path.Combine(_dir, "run");
+        Assert.Equal(0, Cli.CliApp.Run(["distill", "--data", data, "--teacher", teacher, "-m", "6", "--real-batch", "10", "--pool-size", "2", "--t-max", "3",
+            "--widths", "4,8", "--steps", "2", "--eval-seeds", "1", "--eval-epochs", "1", "--fractions", "1", "--quiet", "--out", run]));
+        string own = File.ReadAllText(Path.Combine(run, "report.md"));
+        string[] eval = ["eval", "--distilled", Path.Combine(run, KrrStRun.DistilledFile), "--teacher", teacher, "--data", data, "--seeds", "1", "--epochs", "1",
+            "--fractions", "1", "--baselines", "none"];
+        Assert.Equal(0, Cli.CliApp.Run(eval));
+        Assert.Equal(0, Cli.CliApp.Run(eval));
+        Assert.Equal(own, File.ReadAllText(Path.Combine(run, "report.md")));
+        Assert.True(File.Exists(Path.Combine(run, "eval", "report.md")));
+        Assert.True(File.Exists(Path.Combine(run, "eval-2", "report.md")));
+        Assert.Contains("holds another run", ToyDistillation.FailingRun([.. eval, "--out", Path.Combine(run, "eval")]));
+        Assert.Equal(0, Cli.CliApp.Run([.. eval, "--out", Path.Combine(run, "eval"), "--overwrite"]));
+    }
 }
