@@ -8,9 +8,18 @@ using RawDistill.Cuda.Native;
 /// multiple of max(512 B, 2^⌊log2 size⌋ / 8), so a block wastes at most 1/8 of itself
 /// and the number of bins stays small. When cuMemAlloc runs out of memory the pool
 /// waits for the stream, frees every cached block and tries once more.
+/// RAWDISTILL_DEVICE_POOL=off turns caching and rounding off (as PyTorch's
+/// PYTORCH_NO_CUDA_MEMORY_CACHING=1): every storage is its own exact-size cuMemAlloc and is
+/// freed at once, so a memory checker (the strict host emulator's guard pages, or
+/// compute-sanitizer on a GPU) sees an overrun past a storage's end and a use after its release.
 /// </summary>
 internal sealed class DevicePool(CudaBackend backend)
 {
+    /// <summary>Environment variable: "off" allocates and frees every storage exactly, without the cache.</summary>
+    public const string ModeVariable = "RAWDISTILL_DEVICE_POOL";
+
+    readonly bool _exact = Environment.GetEnvironmentVariable(ModeVariable) == "off";
+
     readonly object _gate = new();
     readonly Dictionary<long, Stack<ulong>> _free = [];
     long _cachedBytes, _liveBytes;
@@ -28,7 +37,7 @@ internal sealed class DevicePool(CudaBackend backend)
 
     public ulong Rent(long bytes, out long blockBytes)
     {
-        blockBytes = RoundUp(bytes);
+        blockBytes = _exact ? Math.Max(0, bytes) : RoundUp(bytes);
         if (blockBytes == 0) return 0;
         lock (_gate)
         {
@@ -61,6 +70,15 @@ internal sealed class DevicePool(CudaBackend backend)
         {
             if (_disposed) return; // the context is gone with its memory
             _liveBytes -= blockBytes;
+            if (_exact)
+            {
+                // Best effort, as a release runs in Dispose and finally blocks: after a device
+                // fault every call fails with it, and throwing here would hide the error that
+                // named the faulting kernel.
+                backend.MakeCurrent();
+                CudaDriver.cuMemFree_v2(ptr);
+                return;
+            }
             _cachedBytes += blockBytes;
             if (!_free.TryGetValue(blockBytes, out var stack)) _free[blockBytes] = stack = new Stack<ulong>();
             stack.Push(ptr);

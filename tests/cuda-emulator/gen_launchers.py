@@ -17,8 +17,9 @@ for cu in sorted(glob.glob(os.path.join(kernels_dir, '*.cu'))):
             t = re.sub(r'\s*\b\w+$', '', p).strip()
             types.append(t)
         decls.append(f'extern "C" void {name}({", ".join(types)});')
+        decls.append(f'static const unsigned sizes_{name}[] = {{{", ".join(f"sizeof({t})" for t in types) or "0"}}};')
         args = ', '.join(f'*reinterpret_cast<{t}*>(p[{i}])' for i, t in enumerate(types))
-        entries.append(f'    {{"{name}", {len(types)}, [](void** p) {{ {name}({args}); }}}},')
+        entries.append(f'    {{"{name}", {len(types)}, [](void** p) {{ {name}({args}); }}, sizes_{name}}},')
 with open(out, 'w') as f:
     f.write('#include "shim.h"\n#include "emu.h"\n')
     f.write('typedef long long i64; typedef unsigned int u32; typedef unsigned long long u64; typedef unsigned char u8;\n')
@@ -30,5 +31,5 @@ with open(out, 'w') as f:
     f.write('struct CropBox { int top, left, height, width, flip; };\n')
     f.write('struct JitterParams { float brightness, contrast, saturation, hue; int order, enabled; };\n')
     f.write('\n'.join(decls) + '\n')
-    f.write('const EmuKernel emu_kernels[] = {\n' + '\n'.join(entries) + '\n    {nullptr, 0, nullptr}\n};\n')
+    f.write('const EmuKernel emu_kernels[] = {\n' + '\n'.join(entries) + '\n    {nullptr, 0, nullptr, nullptr}\n};\n')
 print(f'{len(entries)} kernels')

@@ -11,6 +11,11 @@
 #define __global__
 #define __device__
 #define __forceinline__ inline
+// A __shared__ variable is a function-local static. run.sh links the kernel objects between
+// two marker objects (shared_mark.cpp), so all of them lie between emu_shared_begin and
+// emu_shared_end, which the driver fills with 0xFF before each block under EMU_POISON
+// (shared memory is not zeroed, nor kept between blocks, on a GPU). Kernels have no other
+// mutable statics or globals.
 #define __shared__ static
 #define __launch_bounds__(...)
 

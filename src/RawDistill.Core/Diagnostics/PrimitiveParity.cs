@@ -60,25 +60,30 @@ public static class PrimitiveParity
         t_worst = 0;
         t_worstWhat = "-";
         t_owned = [];
+        ParityResult result;
         try
         {
             check.Run(dev);
-            return new ParityResult(check.Name, t_worstWhat, double.NaN, t_worst, true);
+            result = new ParityResult(check.Name, t_worstWhat, double.NaN, t_worst, true);
         }
         catch (ParityMismatchException e)
         {
-            return new ParityResult(check.Name, "values", double.NaN, double.NaN, false, e.Message);
+            result = new ParityResult(check.Name, "values", double.NaN, double.NaN, false, e.Message);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new ParityResult(check.Name, "-", double.NaN, double.NaN, false, $"{e.GetType().Name}: {e.Message}");
+            result = new ParityResult(check.Name, "-", double.NaN, double.NaN, false, $"{e.GetType().Name}: {e.Message}");
         }
-        finally
+        // Releasing can fail too (a device fault is reported by every later call): that never
+        // replaces the check's own error, which names the kernel, but it does fail a passed check.
+        string? releaseError = null;
+        foreach (var s in t_owned)
         {
-            foreach (var s in t_owned)
-                if (!s.IsReleased) s.Release();
-            t_owned = null;
+            try { if (!s.IsReleased) s.Release(); }
+            catch (Exception e) when (e is not OutOfMemoryException) { releaseError ??= $"releasing its storages: {e.GetType().Name}: {e.Message}"; }
         }
+        t_owned = null;
+        return result.Passed && releaseError != null ? result with { Passed = false, Error = releaseError } : result;
     }
 
     /// <summary>Storages the running check allocated (released when <see cref="Run"/> ends; null outside it).</summary>
