@@ -99,6 +99,12 @@ public static partial class DistillCommand
             else
             {
                 var clock = Stopwatch.StartNew();
+                if (File.Exists(Path.Combine(expertsDir, ExpertStore.ManifestFile)))
+                {
+                    // An existing store keeps its own training settings; only its unfinished experts (and more, with --num-experts) are trained.
+                    var existing = ExpertStore.Open(expertsDir).Manifest.Config;
+                    expertConfig = existing with { Experts = Math.Max(existing.Experts, o.NumExperts ?? 0) };
+                }
                 store = ExpertTrainer.TrainShard(expertsDir, expertConfig, teacher, hash, splits.Train, (0, 1), backend,
                     o.Quiet ? null : Console.Error.WriteLine);
                 Console.Error.WriteLine($"experts: {store.Finished().Length} finished in {expertsDir} ({clock.Elapsed.TotalSeconds:F0} s)");

@@ -98,8 +98,8 @@ public sealed partial class DistillOptions : EvaluationFlags
     [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
     public string Fractions { get; set; } = "0.01,0.1";
 
-    [Option("baselines", Default = "random,none", HelpText = "Baselines at the same budget m: random (real subset, teacher targets) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets: the ceiling) | none (random init: the floor). The main job keeps to random,none for its ten-minute budget; rawdistill eval adds kmeans.")]
-    public string Baselines { get; set; } = "random,none";
+    [Option("baselines", HelpText = "Default random,none (krr-st) or random,highloss,none (mkdt). Baselines at the same budget m: random (real subset, teacher targets) | highloss (the high-loss images an MKDT set started from, teacher targets) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets: the ceiling) | none (random init: the floor). The main job keeps to random,none for its ten-minute budget; rawdistill eval adds kmeans.")]
+    public string? Baselines { get; set; }
 
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
@@ -226,7 +226,8 @@ public static partial class DistillCommand
     {
         int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
         string protocol = o.EvalProtocol ?? (o.Method.Equals("mkdt", StringComparison.OrdinalIgnoreCase) ? "mkdt" : "krr-st");
-        var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
+        string baselines = o.Baselines ?? (o.Method.Equals("mkdt", StringComparison.OrdinalIgnoreCase) ? "random,highloss,none" : "random,none");
+        var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
         e.Validate();
         return e;
     }
@@ -257,8 +258,18 @@ public static partial class DistillCommand
         if (m > real.Count) throw new CliException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
         var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
         var protocol = settings.Pretrain();
-        var sets = new List<EvalSetSource> { new($"{set.Method.Title()} distilled", _ => (xs, ys)) };
         var notes = new List<string>();
+        var sets = new List<EvalSetSource>();
+        bool mkdtProtocol = settings.Protocol.Equals("mkdt", StringComparison.OrdinalIgnoreCase);
+        if (mkdtProtocol && set.Eta is { } eta)
+        {
+            // The reference pre-trains an MKDT set at its learned η; the baselines have none and use 0.1.
+            // Both rows, so the comparison at equal learning rates is in the table too.
+            sets.Add(new($"{set.Method.Title()} distilled (lr η = {eta:G3})", _ => (xs, ys), PretrainOptions.Mkdt(eta)));
+            sets.Add(new($"{set.Method.Title()} distilled (lr 0.1)", _ => (xs, ys)));
+            notes.Add($"the MKDT protocol pre-trains the distilled set at its learned η = {eta:G4} (the reference) and at 0.1 like the baselines");
+        }
+        else sets.Add(new($"{set.Method.Title()} distilled", _ => (xs, ys)));
         foreach (var b in settings.BaselineList())
         {
             switch (b)
@@ -266,6 +277,15 @@ public static partial class DistillCommand
                 case "random":
                     sets.Add(new("random real subset (teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)));
                     notes.Add("the random subset differs per seed");
+                    break;
+                case "highloss":
+                    if (set.Init.StartsWith("high-loss", StringComparison.Ordinal) && set.InitialIndices.Length == m)
+                    {
+                        var hl = set.InitialIndices;
+                        sets.Add(new($"{set.Init} subset (teacher targets)", _ => Gather(real, targets, hl, d, backend)));
+                        notes.Add($"the {set.Init} subset is the m real images MKDT started from (experts' epoch-1 MSE), with teacher targets");
+                    }
+                    else notes.Add("no high-loss baseline: the set did not start from a high-loss subset");
                     break;
                 case "kmeans":
                     var clock = Stopwatch.StartNew();
@@ -293,12 +313,14 @@ public static partial class DistillCommand
             (fineTune != null ? $", {fineTune} at {settings.FineTuneFractions}" : ""));
         var archs = settings.Architectures(net);
         var results = PretrainEvaluation.Run(sets, archs, teacher.Normalization, real, teacher.Fit(splits.Test), fractions, seeds, protocol,
-            backend: backend, log: Console.Error.WriteLine, fineTune: fineTune, fineTuneFractions: fineTuneFractions);
+            backend: backend, log: Console.Error.WriteLine, fineTune: fineTune, fineTuneFractions: fineTuneFractions, probes: settings.Probes());
         string preamble =
             $"Data `{dataSpec}` ({real.Count} training images, {splits.Test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {hash}).\n" +
             extraPreamble +
             $"Pre-training: {protocol} on {string.Join(", ", archs.Select(a => a.Name))} (ConvNet with {norm} norm) with a new {d}-d MSE head; " +
-            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets" +
+            string.Join("; ", settings.Probes().Select(p => p.Protocol == PretrainEvaluation.MkdtProbeProtocol
+                ? "MKDT's probe: raw features, L-BFGS 20 steps, history 100, no line search, + 1e-3‖W‖²"
+                : "linear probe: L-BFGS multinomial logistic regression on standardized features, L2 1e-3")) + ", class-agnostic random label subsets" +
             (fineTune != null ? $"; {fineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "") + ".\n\n" +
             $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
             $"Total wall time of the command: {Format(total.Elapsed)}.";

@@ -33,7 +33,7 @@ public sealed class EvalOptions : EvaluationFlags
     [Option("fractions", Default = "0.01,0.05,0.1,1", HelpText = "Label fractions of the linear probe.")]
     public string Fractions { get; set; } = "0.01,0.05,0.1,1";
 
-    [Option("baselines", Default = "random,kmeans,none", HelpText = "Baselines at the same budget m: random | kmeans | full (all real images: the ceiling) | none (random init: the floor).")]
+    [Option("baselines", Default = "random,kmeans,none", HelpText = "Baselines at the same budget m: random | highloss (the high-loss images an MKDT set started from) | kmeans | full (all real images: the ceiling) | none (random init: the floor).")]
     public string Baselines { get; set; } = "random,kmeans,none";
 
     [Option("out", HelpText = "Folder for report.md, results.csv, results.json (default: the distilled set's folder).")]
@@ -76,7 +76,7 @@ public static class EvalCommand
             Console.Error.WriteLine($"warning: the set was distilled with teacher sha256 {set.TeacherHash[..Math.Min(12, set.TeacherHash.Length)]}…, not this one");
         var splits = DistillCommand.LoadData(o.Data);
         string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!;
-        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
+        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
         DistillCommand.Evaluate(set, teacher, o.Teacher, hash, splits, o.Data, settings,
             outDir, backend, total, $"Distilled set `{o.Distilled}` ({set.Method.Title()}, config `{set.ConfigJson}`).\n");
         return 0;

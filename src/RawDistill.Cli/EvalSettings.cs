@@ -16,14 +16,24 @@ using RawDistill.Nn.Models;
 /// <param name="FineTuneEpochs">Fine-tuning epochs; 0 = no fine-tuning.</param>
 /// <param name="FineTuneFractions">Label fractions of the fine-tuning (text of the flag).</param>
 /// <param name="Archs">Comma-separated architectures to pre-train and evaluate: convnet (the distillation ConvNet) and zoo names.</param>
+/// <param name="Probe">ours | mkdt | both.</param>
 internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, string Fractions, string Baselines, int FullDataEpochs,
-    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet")
+    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet", string Probe = "ours")
 {
+    /// <summary>The linear probes to run, by protocol name.</summary>
+    public IReadOnlyList<(string Protocol, LinearProbeOptions Options)> Probes() => Probe.ToLowerInvariant() switch
+    {
+        "ours" => [(PretrainEvaluation.LinearProbeProtocol, new LinearProbeOptions())],
+        "mkdt" => [(PretrainEvaluation.MkdtProbeProtocol, LinearProbeOptions.Mkdt())],
+        "both" => [(PretrainEvaluation.LinearProbeProtocol, new LinearProbeOptions()), (PretrainEvaluation.MkdtProbeProtocol, LinearProbeOptions.Mkdt())],
+        _ => throw new CliException($"--probe {Probe}: expected ours, mkdt or both"),
+    };
+
     /// <summary>Help text of the --archs flag.</summary>
     public const string ArchsHelp = "Architectures to pre-train and evaluate (each gets its own d-dim MSE head): convnet (the distillation ConvNet) | resnet10 | resnet18 | vgg11bn | alexnetbn | mobilenetv2, comma-separated.";
 
     /// <summary>Baseline names the --baselines flag accepts, in report order.</summary>
-    public static readonly string[] Known = ["random", "kmeans", "full", "none"];
+    public static readonly string[] Known = ["random", "highloss", "kmeans", "full", "none"];
 
     /// <summary>The architecture names, validated.</summary>
     IReadOnlyList<string> ArchNames()
@@ -71,6 +81,7 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
         Pretrain();
         BaselineList();
         FineTune();
+        Probes();
         DistillCommand.ParseFractions(Fractions, "--fractions");
         DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions");
         ArchNames();

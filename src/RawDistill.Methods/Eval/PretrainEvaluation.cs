@@ -39,6 +39,9 @@ public static class PretrainEvaluation
     /// <summary>Protocol name of linear-probe cells.</summary>
     public const string LinearProbeProtocol = "linear probe";
 
+    /// <summary>Protocol name of the MKDT reference probe's cells (<see cref="LinearProbeOptions.Mkdt"/>).</summary>
+    public const string MkdtProbeProtocol = "linear probe (mkdt)";
+
     /// <summary>Protocol name of fine-tuning cells.</summary>
     public const string FineTuneProtocol = "fine-tune";
 
@@ -49,8 +52,9 @@ public static class PretrainEvaluation
     public static List<EvalResult> Run(IReadOnlyList<EvalSetSource> sets, IReadOnlyList<EvalArchitecture> archs, NormalizationStats normalization,
         ImageDataset train, ImageDataset test, IReadOnlyList<double> fractions, IReadOnlyList<ulong> seeds, PretrainOptions options,
         LinearProbeOptions? probe = null, IBackend? backend = null, Action<string>? log = null,
-        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null)
+        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null, IReadOnlyList<(string Protocol, LinearProbeOptions Options)>? probes = null)
     {
+        probes ??= [(LinearProbeProtocol, probe ?? new LinearProbeOptions())];
         if (!train.HasLabels || !test.HasLabels) throw new ArgumentException("evaluation needs labelled train and test splits");
         if (archs.Count == 0) throw new ArgumentException("evaluation needs at least one architecture");
         int classes = Math.Max(train.ClassCount, test.ClassCount);
@@ -83,6 +87,7 @@ public static class PretrainEvaluation
                         }
                 }
                 int d = ftrain.Length / train.Count;
+                foreach (var (probeName, probeOptions) in probes)
                 foreach (var f in fractions)
                 {
                     var idx = LabelledSubset(train.Count, f, seed);
@@ -93,9 +98,9 @@ public static class PretrainEvaluation
                         ftrain.AsSpan(idx[i] * d, d).CopyTo(xs.AsSpan(i * d, d));
                         ys[i] = trainLabels[idx[i]];
                     }
-                    var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probe, backend);
-                    results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc));
-                    cells.Add($"probe {Pct(f)} {acc * 100:F2}%");
+                    var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probeOptions, backend);
+                    results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc, probeName));
+                    cells.Add($"{(probeName == LinearProbeProtocol ? "probe" : probeName)} {Pct(f)} {acc * 100:F2}%");
                 }
                 log?.Invoke($"eval {arch.Name} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
@@ -124,7 +129,7 @@ public static class PretrainEvaluation
     public static string Table(IReadOnlyList<EvalResult> results)
     {
         var columns = results.Select(r => (r.Protocol, r.Fraction)).Distinct()
-            .OrderBy(c => c.Protocol == LinearProbeProtocol ? 0 : 1).ThenBy(c => c.Fraction).ToList();
+            .OrderBy(c => c.Protocol == LinearProbeProtocol ? 0 : c.Protocol == MkdtProbeProtocol ? 1 : 2).ThenBy(c => c.Fraction).ToList();
         bool onlyProbe = columns.All(c => c.Protocol == LinearProbeProtocol);
         var rows = results.Select(r => (r.Arch, r.Set)).Distinct().ToList();
         bool severalArchs = rows.Select(r => r.Arch).Distinct().Count() > 1;
