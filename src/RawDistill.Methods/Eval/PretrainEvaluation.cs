@@ -88,19 +88,21 @@ public static class PretrainEvaluation
                 }
                 int d = ftrain.Length / train.Count;
                 foreach (var (probeName, probeOptions) in probes)
-                foreach (var f in fractions)
                 {
-                    var idx = LabelledSubset(train.Count, f, seed);
-                    var xs = new float[idx.Length * d];
-                    var ys = new int[idx.Length];
-                    for (int i = 0; i < idx.Length; i++)
+                    foreach (var f in fractions)
                     {
-                        ftrain.AsSpan(idx[i] * d, d).CopyTo(xs.AsSpan(i * d, d));
-                        ys[i] = trainLabels[idx[i]];
+                        var idx = LabelledSubset(train.Count, f, seed);
+                        var xs = new float[idx.Length * d];
+                        var ys = new int[idx.Length];
+                        for (int i = 0; i < idx.Length; i++)
+                        {
+                            ftrain.AsSpan(idx[i] * d, d).CopyTo(xs.AsSpan(i * d, d));
+                            ys[i] = trainLabels[idx[i]];
+                        }
+                        var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probeOptions, backend);
+                        results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc, probeName));
+                        cells.Add($"{(probeName == LinearProbeProtocol ? "probe" : probeName)} {Pct(f)} {acc * 100:F2}%");
                     }
-                    var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probeOptions, backend);
-                    results.Add(new EvalResult(set.Name, arch.Name, f, seed, acc, probeName));
-                    cells.Add($"{(probeName == LinearProbeProtocol ? "probe" : probeName)} {Pct(f)} {acc * 100:F2}%");
                 }
                 log?.Invoke($"eval {arch.Name} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
