@@ -81,7 +81,7 @@ public static partial class DistillCommand
         {
             throw new CliException(e.Message);
         }
-        var evalSettings = EvalSettingsOf(o);
+        var evalSettings = EvalSettingsOf(o, DistillMethod.Mkdt);
         var splits = LoadData(o.Data);
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);

@@ -134,6 +134,20 @@ public static partial class DistillCommand
         {
             throw new CliException($"--method: {e.Message}");
         }
+        // A resumed run continues with the method that wrote its checkpoint, whatever --method says.
+        string resumeCkpt = o.Resume == null ? "" : Path.Combine(o.Resume, KrrStRun.CheckpointFile);
+        if (File.Exists(resumeCkpt))
+        {
+            try
+            {
+                if (Safetensors.Read(resumeCkpt).Metadata.TryGetValue("format", out var ckFormat))
+                    method = ckFormat == Methods.Mkdt.MkdtDistiller.CheckpointFormat ? DistillMethod.Mkdt : DistillMethod.KrrSt;
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CliException($"--resume {o.Resume}: {e.Message}");
+            }
+        }
         if (method == DistillMethod.Mkdt) return RunMkdt(o);
         var total = Stopwatch.StartNew();
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
@@ -152,7 +166,7 @@ public static partial class DistillCommand
             throw new CliException(e.Message);
         }
 
-        var evalSettings = EvalSettingsOf(o); // flags checked before hours of work, not after
+        var evalSettings = EvalSettingsOf(o, DistillMethod.KrrSt); // flags checked before hours of work, not after
         var splits = LoadData(o.Data);
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
@@ -222,11 +236,11 @@ public static partial class DistillCommand
     }
 
     /// <summary>The evaluation flags of `distill`; the pre-training epochs default by preset (100 for cpu, else the protocol's 1000).</summary>
-    static EvalSettings EvalSettingsOf(DistillOptions o)
+    static EvalSettings EvalSettingsOf(DistillOptions o, DistillMethod method)
     {
         int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
-        string protocol = o.EvalProtocol ?? (o.Method.Equals("mkdt", StringComparison.OrdinalIgnoreCase) ? "mkdt" : "krr-st");
-        string baselines = o.Baselines ?? (o.Method.Equals("mkdt", StringComparison.OrdinalIgnoreCase) ? "random,highloss,none" : "random,none");
+        string protocol = o.EvalProtocol ?? (method == DistillMethod.Mkdt ? "mkdt" : "krr-st");
+        string baselines = o.Baselines ?? (method == DistillMethod.Mkdt ? "random,highloss,none" : "random,none");
         var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
         e.Validate();
         return e;

@@ -70,6 +70,11 @@ public sealed class MkdtCliTests
             Assert.Contains("high-loss subset", report);
             Assert.Contains(PretrainEvaluation.MkdtProbeProtocol, report);
 
+            // --resume finds the method in the checkpoint (no --method): a finished run rewrites its outputs.
+            File.Delete(Path.Combine(run, MkdtRun.DistilledFile));
+            Assert.Equal(0, Cli.CliApp.Run(["distill", "--data", data, "--teacher", teacher, "--resume", run, "--eval-seeds", "0", "--quiet"]));
+            Assert.Equal(set.X, DistilledSet.Load(Path.Combine(run, MkdtRun.DistilledFile)).X);
+
             // eval reads the MKDT set like any other.
             string evalOut = Path.Combine(dir, "eval");
             Assert.Equal(0, Cli.CliApp.Run(["eval", "--distilled", Path.Combine(run, MkdtRun.DistilledFile), "--teacher", teacher, "--data", data,
