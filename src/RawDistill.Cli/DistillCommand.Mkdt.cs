@@ -12,10 +12,10 @@ public sealed partial class DistillOptions
     [Option("experts-dir", HelpText = "MKDT: the expert store (rawdistill experts train); missing experts are trained first. Default: OUT/experts.")]
     public string? ExpertsDir { get; set; }
 
-    [Option("num-experts", HelpText = "MKDT: K, experts to train when the store has to be made (preset cpu: 4; reference: 100).")]
+    [Option("num-experts", HelpText = "MKDT: K, experts to train when the store has to be made (preset cpu: 3; reference: 100).")]
     public int? NumExperts { get; set; }
 
-    [Option("expert-train-epochs", HelpText = "MKDT: epochs per expert when they have to be trained (preset cpu: 3; reference: 20).")]
+    [Option("expert-train-epochs", HelpText = "MKDT: epochs per expert when they have to be trained (preset cpu: 2; reference: 20).")]
     public int? ExpertTrainEpochs { get; set; }
 
     [Option("syn-steps", HelpText = "MKDT: N, synthetic SGD steps per iteration.")]
@@ -33,7 +33,7 @@ public sealed partial class DistillOptions
     [Option("lr-img", HelpText = "MKDT: learning rate of X (normalized space; reference 1e3 at 2 %, 1e4 at 5 %, 1e5 Tiny ImageNet).")]
     public double? LrImg { get; set; }
 
-    [Option("lr-y", HelpText = "MKDT: learning rate of Y (reference 1; preset cpu 1e3: Y's gradient is tiny).")]
+    [Option("lr-y", HelpText = "MKDT: learning rate of Y (reference 1; preset cpu 30).")]
     public double? LrY { get; set; }
 
     [Option("lr-lr", HelpText = "MKDT: learning rate of η (reference 1e-4).")]
@@ -83,7 +83,7 @@ public static partial class DistillCommand
         {
             throw new CliException(e.Message);
         }
-        var evalSettings = EvalSettingsOf(o);
+        var evalSettings = EvalSettingsOf(o, DistillMethod.Mkdt);
         var splits = LoadData(o.Data);
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
@@ -102,8 +102,14 @@ public static partial class DistillCommand
             else
             {
                 var clock = Stopwatch.StartNew();
+                if (File.Exists(Path.Combine(expertsDir, ExpertStore.ManifestFile)))
+                {
+                    // An existing store keeps its own training settings; only its unfinished experts (and more, with --num-experts) are trained.
+                    var existing = ExpertStore.Open(expertsDir).Manifest.Config;
+                    expertConfig = existing with { Experts = Math.Max(existing.Experts, o.NumExperts ?? 0) };
+                }
                 store = ExpertTrainer.TrainShard(expertsDir, expertConfig, teacher, hash, splits.Train, (0, 1), backend,
-                    o.Quiet ? null : Console.Error.WriteLine);
+                    o.Quiet ? null : Console.Error.WriteLine, targets);
                 Console.Error.WriteLine($"experts: {store.Finished().Length} finished in {expertsDir} ({clock.Elapsed.TotalSeconds:F0} s)");
             }
             if (o.Resume != null)

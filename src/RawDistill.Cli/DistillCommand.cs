@@ -98,8 +98,8 @@ public sealed partial class DistillOptions : EvaluationFlags
     [Option("fractions", Default = "0.01,0.1", HelpText = "Label fractions of the linear probe (rawdistill eval adds 5% and 100% by default).")]
     public string Fractions { get; set; } = "0.01,0.1";
 
-    [Option("baselines", Default = "random-kd,none,teacher", HelpText = EvalSettings.BaselinesHelp + " The main job keeps to random-kd,none,teacher for its ten-minute budget; rawdistill eval adds random-ce and kmeans.")]
-    public string Baselines { get; set; } = "random-kd,none,teacher";
+    [Option("baselines", HelpText = "Default random-kd,none,teacher (krr-st) or random-kd,init,none,teacher (mkdt), for the main job's ten-minute budget; rawdistill eval adds random-ce and kmeans. " + EvalSettings.BaselinesHelp)]
+    public string? Baselines { get; set; }
 
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
@@ -137,6 +137,20 @@ public static partial class DistillCommand
         {
             throw new CliException($"--method: {e.Message}");
         }
+        // A resumed run continues with the method that wrote its checkpoint, whatever --method says.
+        string resumeCkpt = o.Resume == null ? "" : Path.Combine(o.Resume, KrrStRun.CheckpointFile);
+        if (File.Exists(resumeCkpt))
+        {
+            try
+            {
+                if (Safetensors.Read(resumeCkpt).Metadata.TryGetValue("format", out var ckFormat))
+                    method = ckFormat == Methods.Mkdt.MkdtDistiller.CheckpointFormat ? DistillMethod.Mkdt : DistillMethod.KrrSt;
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CliException($"--resume {o.Resume}: {e.Message}");
+            }
+        }
         if (method == DistillMethod.Mkdt) return RunMkdt(o);
         var total = Stopwatch.StartNew();
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
@@ -157,7 +171,7 @@ public static partial class DistillCommand
             throw new CliException(e.Message);
         }
 
-        var evalSettings = EvalSettingsOf(o); // flags checked before hours of work, not after
+        var evalSettings = EvalSettingsOf(o, DistillMethod.KrrSt); // flags checked before hours of work, not after
         var splits = LoadData(o.Data);
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
@@ -229,11 +243,12 @@ public static partial class DistillCommand
     }
 
     /// <summary>The evaluation flags of `distill`; the pre-training epochs default by preset (100 for cpu, else the protocol's 1000).</summary>
-    static EvalSettings EvalSettingsOf(DistillOptions o)
+    static EvalSettings EvalSettingsOf(DistillOptions o, DistillMethod method)
     {
         int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
-        string protocol = o.EvalProtocol ?? (o.Method.Equals("mkdt", StringComparison.OrdinalIgnoreCase) ? "mkdt" : "krr-st");
-        var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
+        string protocol = o.EvalProtocol ?? (method == DistillMethod.Mkdt ? "mkdt" : "krr-st");
+        string baselines = o.Baselines ?? (method == DistillMethod.Mkdt ? "random-kd,init,none,teacher" : "random-kd,none,teacher");
+        var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
         e.Validate();
         return e;
     }
@@ -259,7 +274,7 @@ public static partial class DistillCommand
         try
         {
             var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
-            results = DistilledSetEvaluation.Run(set.Method.Title(), set.X, set.Y, teacher, teacherPath, hash, splits, dataSpec, plan, outDir, backend,
+            results = DistilledSetEvaluation.Run(set, teacher, teacherPath, hash, splits, dataSpec, plan, outDir, backend,
                 Console.Error.WriteLine, preamble, targets);
         }
         catch (ArgumentException e)

@@ -77,7 +77,7 @@ public static class EvalCommand
         string hash = DistillCommand.Sha256(o.Teacher);
         if (set.TeacherHash.Length > 0 && set.TeacherHash != hash)
             Console.Error.WriteLine($"warning: the set was distilled with teacher sha256 {set.TeacherHash[..Math.Min(12, set.TeacherHash.Length)]}…, not this one");
-        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs);
+        var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
         settings.Validate(); // flags first: a typo costs nothing
         // The report goes beside the set in eval/ (eval-2, … when that holds an earlier report), never over distill's own report.
         string outDir = o.Out ?? RunFolder.FreeDefault(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Distilled))!, "eval"));

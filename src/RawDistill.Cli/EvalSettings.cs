@@ -16,14 +16,24 @@ using RawDistill.Nn.Models;
 /// <param name="FineTuneEpochs">Fine-tuning epochs; 0 = no fine-tuning.</param>
 /// <param name="FineTuneFractions">Label fractions of the fine-tuning (text of the flag).</param>
 /// <param name="Archs">Comma-separated architectures to pre-train and evaluate: convnet (the distillation ConvNet) and zoo names.</param>
+/// <param name="Probe">ours | mkdt | both.</param>
 internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, string Fractions, string Baselines, int FullDataEpochs,
-    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet")
+    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet", string Probe = "ours")
 {
+    /// <summary>The linear probes to run, by protocol name.</summary>
+    public IReadOnlyList<(string Protocol, LinearProbeOptions Options)> Probes() => Probe.ToLowerInvariant() switch
+    {
+        "ours" => [(PretrainEvaluation.LinearProbeProtocol, new LinearProbeOptions())],
+        "mkdt" => [(PretrainEvaluation.MkdtProbeProtocol, LinearProbeOptions.Mkdt())],
+        "both" => [(PretrainEvaluation.LinearProbeProtocol, new LinearProbeOptions()), (PretrainEvaluation.MkdtProbeProtocol, LinearProbeOptions.Mkdt())],
+        _ => throw new CliException($"--probe {Probe}: expected ours, mkdt or both"),
+    };
+
     /// <summary>Help text of the --archs flag.</summary>
     public const string ArchsHelp = "Architectures to pre-train and evaluate (each gets its own d-dim MSE head): convnet (the distillation ConvNet) | resnet10 | resnet18 | vgg11bn | alexnetbn | mobilenetv2, comma-separated.";
 
     /// <summary>Help text of the --baselines flag.</summary>
-    public const string BaselinesHelp = "Rows beside the distilled set, at the same budget m: random-kd (random real subset with teacher targets, MSE: the bar a distilled set must clear; 'random' is accepted for it) | random-ce (random real subset with class labels and cross-entropy, the KRR-ST paper's 'Random': a weaker bar) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets) | none (random init: the floor) | teacher (the teacher's own encoder: the ceiling), comma-separated.";
+    public const string BaselinesHelp = "Rows beside the distilled set, at the same budget m: random-kd (random real subset with teacher targets, MSE: the bar a distilled set must clear; 'random' is accepted for it) | random-ce (random real subset with class labels and cross-entropy, the KRR-ST paper's 'Random': a weaker bar) | init (the images the set started from — MKDT's high-loss subset, KRR-ST's random draw — with teacher targets: the paired control; 'highloss' is accepted for it) | kmeans (nearest real image to each of m centroids in teacher feature space) | full (all real images, teacher targets) | none (random init: the floor) | teacher (the teacher's own encoder: the ceiling), comma-separated.";
 
     /// <summary>The architecture names, validated.</summary>
     IReadOnlyList<string> ArchNames()
@@ -71,6 +81,7 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
         if (FullDataEpochs < 1) throw new CliException("--full-data-epochs: expected a positive count");
         Pretrain();
         BaselineList();
+        Probes();
         FineTune();
         DistillCommand.ParseFractions(Fractions, "--fractions");
         DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions");
@@ -82,6 +93,7 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
     {
         Validate();
         return new EvaluationPlan(Seeds, Pretrain(), BaselineList(), FullDataEpochs, DistillCommand.ParseFractions(Fractions), FineTune(),
-            DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions"), Architectures(distillNet));
+            DistillCommand.ParseFractions(FineTuneFractions, "--finetune-fractions"), Architectures(distillNet), Probes(),
+            MkdtProtocol: Protocol.Equals("mkdt", StringComparison.OrdinalIgnoreCase));
     }
 }

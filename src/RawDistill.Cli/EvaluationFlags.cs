@@ -18,6 +18,9 @@ public abstract class EvaluationFlags
     [Option("finetune-fractions", Default = "0.01", HelpText = "Label fractions of the fine-tuning.")]
     public string FineTuneFractions { get; set; } = "0.01";
 
+    [Option("probe", Default = "ours", HelpText = "Linear probe: ours (standardized features, L-BFGS to convergence) | mkdt (the MKDT reference: raw features, L-BFGS 20 steps, history 100, no line search, + 1e-3‖W‖²) | both.")]
+    public string Probe { get; set; } = "ours";
+
     [Option("archs", Default = "convnet", HelpText = EvalSettings.ArchsHelp)]
     public string Archs { get; set; } = "convnet";
 }

@@ -27,7 +27,7 @@ public sealed class ExpertsOptions
     [Option("cache", HelpText = "Folder of cached teachers (default $RAWDISTILL_CACHE or ~/.cache/rawdistill).")]
     public string? Cache { get; set; }
 
-    [Option("preset", Default = "cpu", HelpText = "cpu (4 experts × 3 epochs, ConvNet-32×3) | cifar10 | cifar100 | tinyimagenet (the reference: 100 × 20, ConvNet-128, depth 4 at 64 px).")]
+    [Option("preset", Default = "cpu", HelpText = "cpu (3 experts × 2 epochs, ConvNet-32×3) | cifar10 | cifar100 | tinyimagenet (the reference: 100 × 20, ConvNet-128, depth 4 at 64 px).")]
     public string Preset { get; set; } = "cpu";
 
     [Option("experts", HelpText = "K, experts in the store.")]

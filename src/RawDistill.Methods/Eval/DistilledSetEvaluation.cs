@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using RawDistill.Backends;
 using RawDistill.Data;
+using RawDistill.Methods.Common;
 using RawDistill.Methods.Ssl;
 using RawDistill.Tensors;
 
@@ -19,8 +20,11 @@ using RawDistill.Tensors;
 /// <param name="FineTune">Fine-tuning, or null.</param>
 /// <param name="FineTuneFractions">Label fractions of the fine-tuning.</param>
 /// <param name="Archs">Architectures to pre-train and evaluate.</param>
+/// <param name="Probes">The linear probes, by protocol name (ours, MKDT's reference probe, or both); null = ours.</param>
+/// <param name="MkdtProtocol">The MKDT protocol: a set with a learned η is pre-trained at η (the reference) and, as a second row, at the baselines' rate.</param>
 public sealed record EvaluationPlan(int Seeds, PretrainOptions Protocol, IReadOnlyList<string> Baselines, int FullDataEpochs,
-    IReadOnlyList<double> Fractions, FineTuneOptions? FineTune, IReadOnlyList<double> FineTuneFractions, IReadOnlyList<EvalArchitecture> Archs);
+    IReadOnlyList<double> Fractions, FineTuneOptions? FineTune, IReadOnlyList<double> FineTuneFractions, IReadOnlyList<EvalArchitecture> Archs,
+    IReadOnlyList<(string Protocol, LinearProbeOptions Options)>? Probes = null, bool MkdtProtocol = false);
 
 /// <summary>
 /// Evaluates a distilled set of any method against baselines at the same budget m (design
@@ -34,27 +38,31 @@ public static class DistilledSetEvaluation
     /// Baseline names, in report order: random-kd (random real subset, teacher targets, MSE —
     /// the bar), random-ce (the same kind of subset with class labels and cross-entropy — the
     /// KRR-ST paper's "Random"), kmeans, full (all real images, teacher targets), none (no
-    /// pre-training, the floor), teacher (the teacher's own encoder probed, the ceiling).
+    /// pre-training, the floor), teacher (the teacher's own encoder probed, the ceiling), init (the
+    /// images the set started from with teacher targets: MKDT's high-loss subset, KRR-ST's random
+    /// draw — the paired control that isolates what distillation changed).
     /// </summary>
-    public static readonly string[] KnownBaselines = ["random-kd", "random-ce", "kmeans", "full", "none", "teacher"];
+    public static readonly string[] KnownBaselines = ["random-kd", "random-ce", "init", "kmeans", "full", "none", "teacher"];
 
-    /// <summary>Baseline names accepted for compatibility: random = random-kd.</summary>
-    public static string Canonical(string name) => name.ToLowerInvariant() switch { "random" => "random-kd", var n => n };
+    /// <summary>Baseline names accepted for compatibility: random = random-kd, highloss = init.</summary>
+    public static string Canonical(string name) => name.ToLowerInvariant() switch { "random" => "random-kd", "highloss" => "init", var n => n };
 
     /// <summary>
-    /// Runs the evaluation of the set (<paramref name="xs"/> pixels m×C×H×W in [0, 1],
-    /// <paramref name="ys"/> m×d teacher-space targets) named "<paramref name="method"/> distilled"
-    /// and writes report.md, results.csv and results.json to <paramref name="outDir"/>; returns the
+    /// Runs the evaluation of <paramref name="set"/> (x_syn pixels m×C×H×W in [0, 1], y_syn m×d
+    /// teacher-space targets) and writes report.md, results.csv and results.json to
+    /// <paramref name="outDir"/>; returns the
     /// results. <paramref name="preamble"/> goes into the report (method config, image links);
     /// <paramref name="trainTargets"/> are the teacher's features of the training split when the
     /// caller has them (the <c>TeacherTargets</c> cache), else computed here.
     /// </summary>
-    public static List<EvalResult> Run(string method, float[] xs, float[] ys, Teacher teacher, string teacherPath, string teacherHash,
+    public static List<EvalResult> Run(DistilledSet set, Teacher teacher, string teacherPath, string teacherHash,
         DataSplits splits, string dataSpec, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble,
         float[]? trainTargets = null)
     {
         if (splits.Test is not { HasLabels: true } test || !splits.Train.HasLabels)
             throw new ArgumentException($"{dataSpec}: no labelled train/test splits to evaluate on");
+        string method = set.Method.Title();
+        float[] xs = set.X, ys = set.Y;
         var real = teacher.Fit(splits.Train);
         var testFit = teacher.Fit(test);
         int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
@@ -67,12 +75,32 @@ public static class DistilledSetEvaluation
         var testTargets = teacher.Embed(testFit);
         log($"teacher targets: {real.Count} training and {testFit.Count} test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
         var protocol = plan.Protocol;
-        var sets = new List<EvalSetSource> { new($"{method} distilled", _ => (xs, ys))
-        {
-            Role = EvalRole.Candidate,
-            Description = $"the set under test: {m} images and their learned targets from {method}.",
-        } };
+        var sets = new List<EvalSetSource>();
         var notes = new List<string>();
+        if (plan.MkdtProtocol && set.Eta is { } eta)
+        {
+            // The MKDT reference pre-trains an MKDT set at its learned η; the baselines have none and use the protocol's rate.
+            // Both rows, so the comparison at equal learning rates is in the table too.
+            sets.Add(new($"{method} distilled (lr η = {eta:G3})", _ => (xs, ys), protocol with { Lr = eta })
+            {
+                Role = EvalRole.Candidate,
+                Description = $"the set under test ({m} images and learned targets) pre-trained at its learned step size η = {eta:G4}, as the MKDT reference does.",
+            });
+            sets.Add(new($"{method} distilled (lr {protocol.Lr:G3})", _ => (xs, ys))
+            {
+                Role = EvalRole.Candidate,
+                Description = $"the same set pre-trained at the baselines' learning rate {protocol.Lr:G3}: the comparison at equal rates.",
+            });
+            notes.Add($"the MKDT protocol pre-trains the distilled set at its learned η = {eta:G4} (the reference) and at {protocol.Lr:G3} like the baselines");
+        }
+        else
+        {
+            sets.Add(new($"{method} distilled", _ => (xs, ys))
+            {
+                Role = EvalRole.Candidate,
+                Description = $"the set under test: {m} images and their learned targets from {method}.",
+            });
+        }
         var labels = real.Labels.ToArray();
         foreach (var b in plan.Baselines.Select(Canonical))
         {
@@ -99,6 +127,18 @@ public static class DistilledSetEvaluation
                         Description = "the same random images with their class labels, trained by cross-entropy (the KRR-ST paper's \"Random\"): a weaker bar that uses labels the other rows never see.",
                     });
                     notes.Add($"random-ce pre-trains {ce} on the same subsets as random-kd");
+                    break;
+                case "init":
+                    if (set.InitialIndices.Length == m && set.InitialIndices.All(i => (uint)i < (uint)real.Count))
+                    {
+                        var start = set.InitialIndices;
+                        string what = set.Init.Length > 0 ? set.Init : "initial";
+                        sets.Add(new($"init: {what} subset (teacher targets)", _ => Gather(real, targets, start, d, backend))
+                        {
+                            Description = $"the {m} real images the set started from ({what}), with teacher targets: the paired control — the difference to the distilled set is what distillation changed.",
+                        });
+                    }
+                    else notes.Add("no init baseline: the set does not record the real images it started from");
                     break;
                 case "kmeans":
                     var kclock = Stopwatch.StartNew();
@@ -142,12 +182,16 @@ public static class DistilledSetEvaluation
         log($"evaluation: {sets.Count} sets × {seeds.Count} seeds × {string.Join(",", plan.Archs.Select(a => a.Name))}, pre-training {protocol}, linear probe at " +
             string.Join(",", plan.Fractions.Select(PretrainEvaluation.Pct)) + (plan.FineTune != null ? $", {plan.FineTune} at {string.Join(",", plan.FineTuneFractions.Select(PretrainEvaluation.Pct))}" : ""));
         var results = PretrainEvaluation.Run(sets, plan.Archs, teacher.Normalization, real, testFit, plan.Fractions, seeds, protocol,
-            backend: backend, log: log, fineTune: plan.FineTune, fineTuneFractions: plan.FineTuneFractions, testTargets: testTargets);
+            backend: backend, log: log, fineTune: plan.FineTune, fineTuneFractions: plan.FineTuneFractions, testTargets: testTargets, probes: plan.Probes);
+        var probes = plan.Probes ?? [(PretrainEvaluation.LinearProbeProtocol, new LinearProbeOptions())];
         string text =
             $"Data `{dataSpec}` ({real.Count} training images, {test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {teacherHash}).\n" +
             preamble.TrimEnd() + "\n" +
             $"Pre-training: {protocol} on {string.Join(", ", plan.Archs.Select(a => a.Name))} with a new {d}-d MSE head; " +
-            "linear probe: L-BFGS multinomial logistic regression, L2 1e-3, class-agnostic random label subsets shared by every row of a seed" +
+            string.Join("; ", probes.Select(p => p.Protocol == PretrainEvaluation.MkdtProbeProtocol
+                ? "MKDT's probe: raw features, L-BFGS 20 steps, history 100, no line search, + 1e-3‖W‖²"
+                : "linear probe: L-BFGS multinomial logistic regression on standardized features, L2 1e-3")) +
+            ", class-agnostic random label subsets shared by every row of a seed" +
             (plan.FineTune != null ? $"; {plan.FineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes.Distinct()) : "") + ".";
         PretrainEvaluation.WriteReport(outDir, results, $"{method} evaluation", text, sets.Select(s => (s.Name, s.Description)).ToList());
         return results;

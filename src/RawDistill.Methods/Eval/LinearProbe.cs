@@ -9,7 +9,20 @@ using RawDistill.Tensors;
 /// <param name="MaxIterations">L-BFGS iteration limit.</param>
 /// <param name="GradientTolerance">Stop when ‖∇f‖∞ falls below this.</param>
 /// <param name="History">L-BFGS memory (pairs of s, y).</param>
-public sealed record LinearProbeOptions(double L2 = 1e-3, int MaxIterations = 500, double GradientTolerance = 1e-6, int History = 10);
+public sealed record LinearProbeOptions(double L2 = 1e-3, int MaxIterations = 500, double GradientTolerance = 1e-6, int History = 10)
+{
+    /// <summary>Standardize features with the training rows' mean and std (ours); false = raw features (MKDT's probe).</summary>
+    public bool Standardize { get; init; } = true;
+
+    /// <summary>Backtracking (Armijo) line search (ours); false = every L-BFGS step taken at length 1 (MKDT's probe, torch.optim.LBFGS without line_search_fn).</summary>
+    public bool LineSearch { get; init; } = true;
+
+    /// <summary>
+    /// MKDT's reference probe: raw features, L-BFGS 20 iterations with history 100 and no line
+    /// search, penalty 1e-3‖W‖² (λ/2 with λ = 2e-3).
+    /// </summary>
+    public static LinearProbeOptions Mkdt() => new(L2: 2e-3, MaxIterations: 20, GradientTolerance: 0, History: 100) { Standardize = false, LineSearch = false };
+}
 
 /// <summary>A fitted probe: standardization, weights, and how the fit ended.</summary>
 /// <param name="Mean">Per-feature mean of the training features.</param>
@@ -85,7 +98,7 @@ public static class LinearProbe
         int d = features.Length / n;
         foreach (int l in labels) if ((uint)l >= (uint)classes) throw new ArgumentException($"linear probe: label {l} outside [0, {classes})");
 
-        var (mean, std) = Moments(features, n, d);
+        var (mean, std) = o.Standardize ? Moments(features, n, d) : (new double[d], Enumerable.Repeat(1.0, d).ToArray());
         var xs = Standardize(features, n, d, mean, std);
         var onehot = new double[n * classes];
         for (int i = 0; i < n; i++) onehot[i * classes + labels[i]] = 1;
@@ -222,8 +235,15 @@ public static class LinearProbe
             }
             double step = 1, fNew = double.NaN;
             bool accepted = false;
-            for (int ls = 0; ls < 40; ls++)
+            for (int ls = 0; ls < (o.LineSearch ? 40 : 1); ls++)
             {
+                if (!o.LineSearch)
+                {
+                    for (int i = 0; i < p; i++) xNew[i] = theta[i] + dir[i];
+                    fNew = f(xNew, gNew);
+                    accepted = double.IsFinite(fNew);
+                    break;
+                }
                 for (int i = 0; i < p; i++) xNew[i] = theta[i] + step * dir[i];
                 fNew = f(xNew, gNew);
                 if (double.IsFinite(fNew) && fNew <= fx + 1e-4 * step * slope) { accepted = true; break; }

@@ -87,6 +87,9 @@ public static class PretrainEvaluation
     /// <summary>Protocol name of linear-probe cells.</summary>
     public const string LinearProbeProtocol = "linear probe";
 
+    /// <summary>Protocol name of the MKDT reference probe's cells (<see cref="LinearProbeOptions.Mkdt"/>).</summary>
+    public const string MkdtProbeProtocol = "linear probe (mkdt)";
+
     /// <summary>Protocol name of fine-tuning cells.</summary>
     public const string FineTuneProtocol = "fine-tune";
 
@@ -97,10 +100,10 @@ public static class PretrainEvaluation
     public const string FitMseProtocol = "teacher-fit MSE";
 
     /// <summary>Whether cells of the protocol are accuracies.</summary>
-    public static bool IsAccuracyProtocol(string protocol) => protocol is LinearProbeProtocol or FineTuneProtocol;
+    public static bool IsAccuracyProtocol(string protocol) => protocol is LinearProbeProtocol or MkdtProbeProtocol or FineTuneProtocol;
 
     /// <summary>Column order of the protocols.</summary>
-    static int ProtocolOrder(string protocol) => protocol switch { LinearProbeProtocol => 0, FineTuneProtocol => 1, FitR2Protocol => 2, _ => 3 };
+    static int ProtocolOrder(string protocol) => protocol switch { LinearProbeProtocol => 0, MkdtProbeProtocol => 1, FineTuneProtocol => 2, FitR2Protocol => 3, _ => 4 };
 
     /// <summary>
     /// Runs every (set, seed, fraction) cell: linear probe at <paramref name="fractions"/>, and
@@ -113,8 +116,10 @@ public static class PretrainEvaluation
     public static List<EvalResult> Run(IReadOnlyList<EvalSetSource> sets, IReadOnlyList<EvalArchitecture> archs, NormalizationStats normalization,
         ImageDataset train, ImageDataset test, IReadOnlyList<double> fractions, IReadOnlyList<ulong> seeds, PretrainOptions options,
         LinearProbeOptions? probe = null, IBackend? backend = null, Action<string>? log = null,
-        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null, float[]? testTargets = null)
+        FineTuneOptions? fineTune = null, IReadOnlyList<double>? fineTuneFractions = null, float[]? testTargets = null,
+        IReadOnlyList<(string Protocol, LinearProbeOptions Options)>? probes = null)
     {
+        probes ??= [(LinearProbeProtocol, probe ?? new LinearProbeOptions())];
         if (!train.HasLabels || !test.HasLabels) throw new ArgumentException("evaluation needs labelled train and test splits");
         if (archs.Count == 0) throw new ArgumentException("evaluation needs at least one architecture");
         int classes = Math.Max(train.ClassCount, test.ClassCount);
@@ -186,19 +191,21 @@ public static class PretrainEvaluation
                         }
                     }
                     int d = ftrain.Length / labelled.Count;
-                    for (int k = 0; k < fractions.Count; k++)
-                    {
-                        var idx = subsets[k];
-                        var xs = new float[(long)idx.Length * d];
-                        var ys = new int[idx.Length];
-                        for (int i = 0; i < idx.Length; i++)
+                    foreach (var (probeName, probeOptions) in probes)
+                        for (int k = 0; k < fractions.Count; k++)
                         {
-                            ftrain.AsSpan(position[idx[i]] * d, d).CopyTo(xs.AsSpan(i * d, d));
-                            ys[i] = trainLabels[idx[i]];
+                            var idx = subsets[k];
+                            var xs = new float[(long)idx.Length * d];
+                            var ys = new int[idx.Length];
+                            for (int i = 0; i < idx.Length; i++)
+                            {
+                                ftrain.AsSpan(position[idx[i]] * d, d).CopyTo(xs.AsSpan(i * d, d));
+                                ys[i] = trainLabels[idx[i]];
+                            }
+                            var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probeOptions, backend);
+                            Add(new EvalResult(set.Name, archName, fractions[k], seed, acc, probeName, set.Role),
+                                $"{(probeName == LinearProbeProtocol ? "probe" : probeName)} {Pct(fractions[k])} {acc * 100:F2}%");
                         }
-                        var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probe, backend);
-                        Add(new EvalResult(set.Name, archName, fractions[k], seed, acc, LinearProbeProtocol, set.Role), $"probe {Pct(fractions[k])} {acc * 100:F2}%");
-                    }
                     log?.Invoke($"eval {archName} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)");
                 }
             }

@@ -58,10 +58,14 @@ public sealed record ExpertManifest
     /// <summary>Parses <see cref="ToJson"/>'s output.</summary>
     public static ExpertManifest FromJson(string json) => JsonSerializer.Deserialize<ExpertManifest>(json) ?? throw new InvalidDataException("expert manifest: null");
 
-    /// <summary>The first difference that makes two manifests describe different experts, or null.</summary>
+    /// <summary>
+    /// The first difference that makes two manifests describe different experts, or null. The
+    /// number of experts K is not one: a store can grow (expert k is the same whatever K is).
+    /// </summary>
     public string? Mismatch(ExpertManifest other)
     {
-        if (Config.ToJson() != other.Config.ToJson()) return $"config {Config.ToJson()} vs {other.Config.ToJson()}";
+        string a = (Config with { Experts = 0 }).ToJson(), b = (other.Config with { Experts = 0 }).ToJson();
+        if (a != b) return $"config {Config.ToJson()} vs {other.Config.ToJson()}";
         if (TeacherHash != other.TeacherHash) return $"teacher sha256 {TeacherHash} vs {other.TeacherHash}";
         if (DatasetHash != other.DatasetHash) return $"dataset sha256 {DatasetHash} vs {other.DatasetHash} ({Dataset} vs {other.Dataset})";
         if (Net.ToJson() != other.Net.ToJson()) return $"student {Net.ToJson()} vs {other.Net.ToJson()}";

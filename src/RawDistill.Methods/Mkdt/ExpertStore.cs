@@ -57,7 +57,10 @@ public sealed class ExpertStore
             var existing = Open(dir);
             if (existing.Manifest.Mismatch(manifest) is { } why)
                 throw new InvalidDataException($"{path}: the experts there were trained differently ({why}); use another folder");
-            return existing;
+            if (manifest.Config.Experts <= existing.Manifest.Config.Experts) return existing;
+            // More experts asked for: the store grows (the existing ones stay valid).
+            AtomicFile.WriteAllText(path, (existing.Manifest with { Config = existing.Manifest.Config with { Experts = manifest.Config.Experts } }).ToJson());
+            return Open(dir);
         }
         System.IO.Directory.CreateDirectory(dir);
         AtomicFile.WriteAllText(path, manifest.ToJson());
@@ -116,7 +119,7 @@ public sealed class ExpertStore
         return new ExpertStatus(k, done, false);
     }
 
-    /// <summary>The finished experts, in order.</summary>
+    /// <summary>The finished experts, in order (every expert the folder holds, even beyond the K a caller asked for).</summary>
     public int[] Finished() => Enumerable.Range(0, Manifest.Config.Experts).Where(k => Status(k).Finished).ToArray();
 
     /// <summary>θ of expert k after epoch e as a flat vector in manifest order.</summary>

@@ -132,13 +132,13 @@ public static class ExpertTrainer
     /// <summary>
     /// <c>rawdistill experts train</c>: opens (or creates) the store at <paramref name="dir"/> for
     /// experts regressing onto <paramref name="teacher"/>'s targets of <paramref name="train"/>
-    /// (stage 0, cached), then trains the unfinished experts of the shard one after another.
+    /// (stage 0, cached; or <paramref name="targets"/> when the caller has them), then trains the unfinished experts of the shard one after another.
     /// </summary>
     public static ExpertStore TrainShard(string dir, ExpertConfig config, Ssl.Teacher teacher, string teacherHash, ImageDataset train,
-        (int Index, int Count) shard, IBackend? backend = null, Action<string>? log = null)
+        (int Index, int Count) shard, IBackend? backend = null, Action<string>? log = null, float[]? targets = null)
     {
         var fitted = teacher.Fit(train);
-        var targets = TeacherTargets.Get(teacher, teacherHash, train, log: log);
+        targets ??= TeacherTargets.Get(teacher, teacherHash, train, log: log);
         var store = ExpertStore.OpenOrCreate(dir, Manifest(config, teacherHash, fitted, teacher.Normalization, teacher.FeatureDim));
         var data = RegressionData.FromDataset(fitted, targets, teacher.Normalization);
         var mine = Shard(config.Experts, shard.Index, shard.Count);

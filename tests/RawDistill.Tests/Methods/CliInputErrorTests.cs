@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Text;
 
 /// <summary>Bad teacher files end in one error line naming the file and exit 1, not a stack trace.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class CliInputErrorTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "rd-clierr-" + Guid.NewGuid().ToString("N")[..8]);

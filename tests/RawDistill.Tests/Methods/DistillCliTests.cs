@@ -7,6 +7,7 @@ using RawDistill.Methods.Ssl;
 using RawDistill.Random;
 
 /// <summary>`rawdistill distill` and `rawdistill eval` end to end, in-process, on a tiny dataset and teacher.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class DistillCliTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using RawDistill.Methods.Interop;
 using RawDistill.Tests.Nn;
 
 /// <summary><see cref="ImageFolderExport"/> and `rawdistill export`: PNG pixels, file order, targets, clipping, refusals.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class ImageFolderExportTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("rawdistill-export-").FullName;

@@ -8,6 +8,7 @@ using RawDistill.Methods.KrrSt;
 /// The CLI as a separate process (the rawdistill.dll the test project carries): killed with
 /// SIGKILL right after it says a checkpoint is written, and raced by a second run into its folder.
 /// </summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class ProcessLevelCliTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "rd-proc-" + Guid.NewGuid().ToString("N")[..8]);

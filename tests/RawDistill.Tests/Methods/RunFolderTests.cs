@@ -4,6 +4,7 @@ using RawDistill.Methods.Common;
 using RawDistill.Methods.KrrSt;
 
 /// <summary>Output folders: no silent overwrite, one writer, stale temporaries removed, errors before any work, no empty folders left.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class RunFolderTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "rd-runfolder-" + Guid.NewGuid().ToString("N")[..8]);

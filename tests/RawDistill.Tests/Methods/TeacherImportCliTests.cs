@@ -10,6 +10,7 @@ using RawDistill.Random;
 /// imported, then `distill` and `eval` run on it with tiny settings; bad imports fail with one
 /// line naming the flag or file.
 /// </summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class TeacherImportCliTests
 {
     static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "import", name);

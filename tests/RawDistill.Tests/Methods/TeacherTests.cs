@@ -10,6 +10,7 @@ using RawDistill.Random;
 using RawDistill.Tensors;
 
 /// <summary>The Barlow Twins teacher: one training step against PyTorch, exact resume, the teacher file, the CLI end to end.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class TeacherTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "rawdistill-teacher-tests-" + Guid.NewGuid().ToString("N"));
