@@ -23,11 +23,12 @@ public static class EvalReport
 {
     /// <summary>
     /// Every candidate against every other non-ceiling row of its architecture, per accuracy
-    /// protocol and fraction, paired by seed: only seeds both rows have count.
+    /// protocol and fraction and on the teacher fit (R²), paired by seed: only seeds both rows
+    /// have count.
     /// </summary>
     public static List<SetComparison> Comparisons(IReadOnlyList<EvalResult> results)
     {
-        var accuracy = results.Where(r => r.IsAccuracy).ToList();
+        var accuracy = results.Where(r => r.IsAccuracy || r.Protocol == PretrainEvaluation.FitR2Protocol).ToList();
         var list = new List<SetComparison>();
         foreach (var cand in accuracy.Where(r => r.Role == EvalRole.Candidate).Select(r => (r.Set, r.Arch)).Distinct())
         {
@@ -35,7 +36,7 @@ public static class EvalReport
                 .Select(r => (r.Set, r.Role)).Distinct()
                 .OrderBy(b => b.Role == EvalRole.Reference ? 0 : b.Role == EvalRole.Baseline ? 1 : 2).ToList();
             var columns = accuracy.Where(r => r.Arch == cand.Arch && r.Set == cand.Set).Select(r => (r.Protocol, r.Fraction)).Distinct()
-                .OrderBy(c => c.Protocol == PretrainEvaluation.LinearProbeProtocol ? 0 : 1).ThenBy(c => c.Fraction).ToList();
+                .OrderBy(c => c.Protocol == PretrainEvaluation.LinearProbeProtocol ? 0 : c.Protocol == PretrainEvaluation.FitR2Protocol ? 2 : 1).ThenBy(c => c.Fraction).ToList();
             foreach (var b in baselines)
                 foreach (var (protocol, fraction) in columns)
                 {
@@ -68,17 +69,27 @@ public static class EvalReport
         foreach (var g in comparisons.Where(c => !hasReference || c.BaselineRole == EvalRole.Reference)
                      .GroupBy(c => (c.Candidate, c.Baseline, c.Arch, c.Protocol)))
         {
+            if (g.Key.Protocol == PretrainEvaluation.FitR2Protocol)
+            {
+                var c = g.First();
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"**Verdict** — {c.Candidate} against {c.Baseline}, teacher fit R² on the test split ({c.Arch}): {c.Interval.VerdictWord} it ({Format(c)}).\n");
+                continue;
+            }
             var parts = g.GroupBy(c => c.Interval.VerdictWord).Select(v =>
-                $"{v.Key} it at {string.Join(", ", v.Select(c => $"{PretrainEvaluation.Pct(c.Fraction)} ({c.Interval.Format(100)})"))}");
+                $"{v.Key} it at {string.Join(", ", v.Select(c => $"{PretrainEvaluation.Pct(c.Fraction)} ({Format(c)})"))}");
             sb.Append(CultureInfo.InvariantCulture, $"**Verdict** — {g.Key.Candidate} against {g.Key.Baseline}, {g.Key.Protocol} ({g.Key.Arch}): {string.Join("; ", parts)} labels.\n");
         }
         sb.Append(seeds < 2
             ? "\nOne seed only: no interval can be formed, so nothing is called a win; run at least 3 evaluation seeds.\n"
-            : $"\nDifferences are in accuracy points, mean [95% paired t-interval] over {seeds} seeds that share the label subset and the encoder initialization; \"beats\" needs the whole interval above 0.\n");
+            : $"\nDifferences are in accuracy points (in R² for the teacher fit), mean [95% paired t-interval] over {seeds} seeds that share the label subset and the encoder initialization; \"beats\" needs the whole interval above 0.\n");
         return sb.ToString();
     }
 
-    /// <summary>Every comparison with its per-seed differences, in points.</summary>
+    /// <summary>The interval in accuracy points, or in R² for the teacher fit.</summary>
+    static string Format(SetComparison c) => c.Protocol == PretrainEvaluation.FitR2Protocol ? c.Interval.Format(1, "F3") : c.Interval.Format(100);
+
+    /// <summary>Every comparison with its per-seed differences, in points (R² for the teacher fit).</summary>
     public static string PairedTable(IReadOnlyList<EvalResult> results)
     {
         var comparisons = Comparisons(results);
@@ -86,9 +97,11 @@ public static class EvalReport
         var sb = new StringBuilder("| candidate | against | arch | protocol | labels | difference [95% interval] | per seed | verdict |\n|---|---|---|---|---:|---:|---|---|\n");
         foreach (var c in comparisons)
         {
-            string perSeed = string.Join(", ", c.Interval.Differences.Select(d => (d >= 0 ? "+" : "−") + Math.Abs(d * 100).ToString("F2", CultureInfo.InvariantCulture)));
+            bool fit = c.Protocol == PretrainEvaluation.FitR2Protocol;
+            string perSeed = string.Join(", ", c.Interval.Differences.Select(d => (d >= 0 ? "+" : "−") +
+                (fit ? Math.Abs(d).ToString("F3", CultureInfo.InvariantCulture) : Math.Abs(d * 100).ToString("F2", CultureInfo.InvariantCulture))));
             sb.Append(CultureInfo.InvariantCulture,
-                $"| {c.Candidate} | {c.Baseline} | {c.Arch} | {c.Protocol} | {PretrainEvaluation.Pct(c.Fraction)} | {c.Interval.Format(100)} | {perSeed} | {c.Interval.VerdictWord} |\n");
+                $"| {c.Candidate} | {c.Baseline} | {c.Arch} | {c.Protocol} | {(fit ? "test split" : PretrainEvaluation.Pct(c.Fraction))} | {Format(c)} | {perSeed} | {c.Interval.VerdictWord} |\n");
         }
         return sb.ToString();
     }

@@ -103,4 +103,23 @@ public sealed class EvalReportTests
         Assert.Contains("| convnet | random-kd | 20% |", room);
         Assert.Equal("", EvalReport.RoomTable(results.Where(r => r.Role != EvalRole.Ceiling).ToList()));
     }
+
+    [Fact]
+    public void TheTeacherFitIsJudgedToo()
+    {
+        var results = Cells([0.70, 0.72, 0.71], [0.70, 0.72, 0.71]);
+        for (ulong s = 0; s < 3; s++)
+        {
+            results.Add(new EvalResult(Distilled, "convnet", 1, s, 0.741 + 0.005 * s, PretrainEvaluation.FitR2Protocol, EvalRole.Candidate));
+            results.Add(new EvalResult(Random, "convnet", 1, s, 0.696 + 0.004 * s, PretrainEvaluation.FitR2Protocol, EvalRole.Reference));
+            results.Add(new EvalResult(Distilled, "convnet", 1, s, 0.5, PretrainEvaluation.FitMseProtocol, EvalRole.Candidate));
+            results.Add(new EvalResult(Random, "convnet", 1, s, 0.6, PretrainEvaluation.FitMseProtocol, EvalRole.Reference));
+        }
+        var comparisons = EvalReport.Comparisons(results);
+        Assert.Equal(2, comparisons.Count);   // the probe and R², not the MSE
+        string headline = EvalReport.Headline(results);
+        Assert.Contains("ties it at 10%", headline);
+        Assert.Contains("teacher fit R² on the test split (convnet): beats it (+0.046 [", headline);
+        Assert.Contains("| test split | +0.046 [", EvalReport.PairedTable(results));
+    }
 }
