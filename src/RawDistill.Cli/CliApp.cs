@@ -13,6 +13,10 @@ public static class CliApp
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
+        // A verb with actions given alone ("rawdistill teacher") shows its help, not a parser complaint.
+        if (args.Length == 1 && args[0] is "teacher" or "experts") args = [args[0], "--help"];
+        // "rawdistill help VERB" shows that verb's help (the parser alone would list the verbs again).
+        if (args.Length == 2 && args[0] == "help") args = [args[1], "--help"];
         var result = parser.ParseArguments<DistillOptions, ExpertsOptions, EvalOptions, TeacherOptions, ExportOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
         try
         {
@@ -48,6 +52,13 @@ public static class CliApp
 
     static int PrintHelp<T>(ParserResult<T> result, IEnumerable<Error> errors)
     {
+        if (errors.Any(e => e.Tag == ErrorType.VersionRequestedError))
+        {
+            var version = typeof(CliApp).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+            Console.Out.WriteLine($"rawdistill {version}");
+            return 0;
+        }
         var help = HelpText.AutoBuild(result, h =>
         {
             h.Heading = "rawdistill — self-supervised dataset distillation";

@@ -26,28 +26,28 @@ public sealed partial class DistillOptions : EvaluationFlags
     [Option("preset", Default = "cpu", HelpText = "Hyperparameter preset: cpu (sized for the embedded data on 2 cores) | cifar100 (the reference values) | tinyimagenet. Flags below override it.")]
     public string Preset { get; set; } = "cpu";
 
-    [Option('m', "images", HelpText = "m, synthetic images.")]
+    [Option('m', "images", HelpText = "m, synthetic images. Default by --preset: cpu 100, cifar100 1000, tinyimagenet 2000 (MKDT presets: docs/mkdt.md).")]
     public int? M { get; set; }
 
-    [Option("real-batch", HelpText = "B, real images per outer step.")]
+    [Option("real-batch", HelpText = "B, real images per outer step. Default by --preset: cpu 256, cifar100 and tinyimagenet 1024.")]
     public int? RealBatch { get; set; }
 
-    [Option("pool-size", HelpText = "M, models in the pool.")]
+    [Option("pool-size", HelpText = "M, models in the pool. Default by --preset: cpu 4, cifar100 and tinyimagenet 10.")]
     public int? PoolSize { get; set; }
 
-    [Option("t-max", HelpText = "T_max, training steps after which a pool model is re-initialized.")]
+    [Option("t-max", HelpText = "T_max, training steps after which a pool model is re-initialized. Default by --preset: cpu 40, cifar100 and tinyimagenet 1000.")]
     public int? TMax { get; set; }
 
-    [Option("lr", HelpText = "η, learning rate of X_s and Y_s (AdamW, decayed linearly to 1e-3·η).")]
+    [Option("lr", HelpText = "η, learning rate of X_s and Y_s (AdamW, decayed linearly to 1e-3·η). Default by --preset: cpu 1e-2, cifar100 1e-4, tinyimagenet 1e-5.")]
     public double? Lr { get; set; }
 
     [Option("adam-eps", HelpText = "AdamW epsilon (the gradients are tiny; default 1e-8).")]
     public double? AdamEps { get; set; }
 
-    [Option("steps", HelpText = "Outer steps.")]
+    [Option("steps", HelpText = "Outer steps. Default by --preset: cpu 200, cifar100 and tinyimagenet 160000.")]
     public int? Steps { get; set; }
 
-    [Option("widths", HelpText = "Pool/evaluation ConvNet widths, e.g. 128,256,512.")]
+    [Option("widths", HelpText = "Pool/evaluation ConvNet widths. Default by --preset: cpu 32,64,128, cifar100 128,256,512, tinyimagenet 64,128,256,512.")]
     public string? Widths { get; set; }
 
     [Option("norm", HelpText = "ConvNet normalization: batch | instance | none.")]
