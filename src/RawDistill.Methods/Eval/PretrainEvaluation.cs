@@ -306,7 +306,7 @@ public static class PretrainEvaluation
         string report = Path.Combine(dir, "report.md");
         Write(report, md.ToString());
         var csv = new StringBuilder("set,role,arch,protocol,fraction,seed,value\n");
-        foreach (var r in results) csv.Append(CultureInfo.InvariantCulture, $"{r.Set},{r.Role},{r.Arch},{r.Protocol},{r.Fraction:R},{r.Seed},{r.Accuracy:R}\n");
+        foreach (var r in results) csv.Append(CultureInfo.InvariantCulture, $"{Csv(r.Set)},{r.Role},{Csv(r.Arch)},{Csv(r.Protocol)},{r.Fraction:R},{r.Seed},{r.Accuracy:R}\n");
         Write(Path.Combine(dir, "results.csv"), csv.ToString());
         var summary = results.GroupBy(r => (r.Set, r.Arch, r.Protocol, r.Fraction)).Select(g =>
         {
@@ -329,6 +329,10 @@ public static class PretrainEvaluation
     }
 
     static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    /// <summary>A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break (set names do).</summary>
+    static string Csv(string field) =>
+        field.AsSpan().IndexOfAny(",\"\n\r") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     static void Write(string path, string text)
     {
