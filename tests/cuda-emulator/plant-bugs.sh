@@ -32,7 +32,7 @@ expect() {
     local log="$scratch/$name.log"
     if [ -n "${PLANTS:-}" ] && [[ " $PLANTS " != *" $name "* ]]; then return; fi
     echo "== $name: $filter"
-    EMU_STRICT=1 EMU_OUT="$scratch/$name/emu" EMU_FILTER="$filter" \
+    env ${EXPECT_ENV:-} EMU_STRICT=1 EMU_OUT="$scratch/$name/emu" EMU_FILTER="$filter" \
         EMU_KERNELS_DIR="$scratch/$name/kernels" RAWDISTILL_KERNELS_DIR="$scratch/$name/kernels" \
         bash "$src/tests/cuda-emulator/run.sh" --no-build >"$log" 2>&1
     local rc=$?
@@ -72,7 +72,7 @@ if [ "${1:-}" = --with-csharp ]; then
     # back before its kernels run (use after free). One rebuild, two runs.
     copy="$scratch/solution"
     mkdir -p "$copy"
-    (cd "$root" && tar cf - --exclude='*/bin' --exclude='*/obj' --exclude='.git' src tests kernels RawDistill.sln Directory.Build.props global.json) | (cd "$copy" && tar xf -)
+    (cd "$root" && tar cf - --exclude='*/bin' --exclude='*/obj' --exclude='.git' src tests kernels benchmarks/RawDistill.Benchmarks RawDistill.sln Directory.Build.props global.json) | (cd "$copy" && tar xf -)
     python3 - "$copy/src/RawDistill.Cuda" <<'EOF'
 import sys
 d = sys.argv[1]
@@ -86,7 +86,9 @@ EOF
     echo "== building the planted copy (C# plants)"
     (cd "$copy" && dotnet build tests/RawDistill.Tests -c Release >"$scratch/csharp-build.log" 2>&1) || echo "   build failed: $scratch/csharp-build.log"
     for name in stream uaf; do mkdir -p "$scratch/$name"; cp -r "$root/kernels" "$scratch/$name/kernels"; done
-    expect stream "FullyQualifiedName~CudaDeviceTests.GemmMatchesNaiveForEveryTransposePairAndBatch" "$copy"
+    # Without RAWDISTILL_SYNC=1: synchronizing after every launch would order the two streams
+    # and hide the race, on a GPU as here.
+    EXPECT_ENV="RAWDISTILL_SYNC=0" expect stream "FullyQualifiedName~CudaDeviceTests.GemmMatchesNaiveForEveryTransposePairAndBatch" "$copy"
     expect uaf "FullyQualifiedName~CudaDeviceTests.ReductionsAndSoftmaxMatchCpu" "$copy"
 fi
 

@@ -116,6 +116,20 @@ public class ParityHarnessSelfCheck
     [Fact] public void Optimizers() => Check(PrimitiveParity.Optimizers);
 
     [Fact]
+    public void TheThoroughSelftestPassesOnTheCpu()
+    {
+        var output = new StringWriter();
+        var saved = Console.Out;
+        Console.SetOut(TextWriter.Synchronized(output)); // other tests may print meanwhile
+        int rc;
+        try { rc = RawDistill.Cli.SelftestCommand.Run(new RawDistill.Cli.SelftestOptions { Device = "cpu", Thorough = true }); }
+        finally { Console.SetOut(saved); }
+        Assert.True(rc == 0, output.ToString());
+        Assert.Contains("cholesky blocked n = 256, 300, 513", output.ToString());
+        Assert.Contains(" passed, 0 failed", output.ToString());
+    }
+
+    [Fact]
     public void AMismatchFailsTheCheckNamingTheElement()
     {
         var r = PrimitiveParity.Run(new PrimitiveParity.Check("planted", _ => PrimitiveParity.Close([1, 2, 3], [1, 2.5, 3], 1e-6, "planted")), Cpu);
