@@ -65,6 +65,8 @@ public sealed class DistillCliTests
             Assert.Equal(1 + (7 + 6 + 8) * 2, csv.Length);
             Assert.Equal(6 * 2, csv.Count(l => l.Contains(",fine-tune,1,")));
             Assert.Equal(2, csv.Count(l => l.StartsWith("teacher (its own encoder),Ceiling,teacher,linear probe,", StringComparison.Ordinal)));
+            // Names holding commas are quoted: every row has the header's seven fields.
+            Assert.Equal(2, csv.Count(l => l.StartsWith("\"random-kd (random subset, teacher targets)\",Reference,", StringComparison.Ordinal) && l.Contains(",linear probe,", StringComparison.Ordinal)));
 
             // Transfer to another architecture: one row per (architecture, set).
             string archOut = Path.Combine(dir, "eval-archs");
