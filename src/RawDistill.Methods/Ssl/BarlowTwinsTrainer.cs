@@ -204,6 +204,7 @@ public sealed class BarlowTwinsTrainer : IDisposable
         var root = new Generator(Options.Seed);
         var clock = Stopwatch.StartNew();
         long stepsDone = 0;
+        double firstStepSeconds = 0;
         long stepsLeft = (long)(Options.Epochs - CompletedEpochs) * StepsPerEpoch;
         int lastEpoch = Math.Min(Options.Epochs, stopAfterEpoch ?? int.MaxValue);
         while (CompletedEpochs < lastEpoch)
@@ -222,10 +223,12 @@ public sealed class BarlowTwinsTrainer : IDisposable
                 if (!double.IsFinite(loss)) throw new InvalidOperationException($"Barlow Twins loss became {loss} at epoch {epoch + 1}, step {s + 1}; lower the learning rate");
                 sum += loss;
                 stepsDone++;
+                if (stepsDone == 1) firstStepSeconds = clock.Elapsed.TotalSeconds;
                 if (progress != null)
                 {
                     double secs = clock.Elapsed.TotalSeconds;
-                    double perStep = secs / stepsDone;
+                    // The first step carries JIT compilation and buffer warm-up; the ETA leaves it out once there is a second.
+                    double perStep = stepsDone > 1 ? (secs - firstStepSeconds) / (stepsDone - 1) : secs;
                     progress(new TrainProgress(epoch + 1, Options.Epochs, s + 1, StepsPerEpoch, loss, stepsDone * Options.Batch / Math.Max(secs, 1e-9),
                         TimeSpan.FromSeconds(perStep * (stepsLeft - stepsDone)), Optimizer.Lr));
                 }
