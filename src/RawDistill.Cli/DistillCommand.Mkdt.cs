@@ -33,7 +33,7 @@ public sealed partial class DistillOptions
     [Option("lr-img", HelpText = "MKDT: learning rate of X (normalized space; reference 1e3 at 2 %, 1e4 at 5 %, 1e5 Tiny ImageNet).")]
     public double? LrImg { get; set; }
 
-    [Option("lr-y", HelpText = "MKDT: learning rate of Y (reference 1; preset cpu 30).")]
+    [Option("lr-y", HelpText = "MKDT: learning rate of Y (reference 1; preset cpu 10).")]
     public double? LrY { get; set; }
 
     [Option("lr-lr", HelpText = "MKDT: learning rate of η (reference 1e-4).")]

@@ -336,7 +336,9 @@ public static partial class DistillCommand
                 ? "MKDT's probe: raw features, L-BFGS 20 steps, history 100, no line search, + 1e-3‖W‖²"
                 : "linear probe: L-BFGS multinomial logistic regression on standardized features, L2 1e-3")) + ", class-agnostic random label subsets" +
             (fineTune != null ? $"; {fineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "") + ".\n\n" +
-            $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n" +
+            (set.Method == DistillMethod.Mkdt
+                ? $"![distilled]({Methods.Mkdt.MkdtRun.GridFile}) ![initial]({Methods.Mkdt.MkdtRun.InitialGridFile}) ![loss]({Methods.Mkdt.MkdtRun.LossPlotFile})\n\n"
+                : $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n\n") +
             $"Total wall time of the command: {Format(total.Elapsed)}.";
         string report = PretrainEvaluation.WriteReport(outDir, results, $"{set.Method.Title()} evaluation", preamble);
         Console.WriteLine(PretrainEvaluation.Table(results));
