@@ -42,6 +42,9 @@ public sealed partial class DistillOptions
     [Option("eta-init", HelpText = "MKDT: η at the start (reference 0.1).")]
     public double? EtaInit { get; set; }
 
+    [Option("update", HelpText = "MKDT: sgd (the gradient as it is; reference) | normalized (each of X's, Y's, η's gradients divided by its RMS, so an element moves about lr per step; then lr ~ 1e-3–1e-2).")]
+    public string? Update { get; set; }
+
     [Option("init", HelpText = "MKDT: how X starts: high-loss (reference) | high-loss-balanced | random.")]
     public string? Init { get; set; }
 
@@ -168,6 +171,16 @@ public static partial class DistillCommand
         if (o.LrLr is { } ll) c = c with { LrLr = ll };
         if (o.EtaInit is { } ei) c = c with { EtaInit = ei };
         if (o.Init != null) c = c with { Init = HighLossInit.Parse(o.Init) };
+        if (o.Update != null)
+            c = c with
+            {
+                Update = o.Update.ToLowerInvariant() switch
+                {
+                    "sgd" => MkdtUpdate.Sgd,
+                    "normalized" => MkdtUpdate.Normalized,
+                    _ => throw new CliException($"--update {o.Update}: expected sgd or normalized"),
+                },
+            };
         if (o.ExpertSampling != null)
             c = c with
             {

@@ -16,6 +16,20 @@ public enum ExpertSampling
     Legacy,
 }
 
+/// <summary>How the gradients of X, Y and η become SGD steps.</summary>
+public enum MkdtUpdate
+{
+    /// <summary>The gradient as it is (the reference).</summary>
+    Sgd,
+
+    /// <summary>
+    /// Each gradient divided by its root-mean-square first (g / √(mean g²)), so an element
+    /// moves about lr per step whatever the gradient's scale: immune to the 10–50× spikes the
+    /// trials showed, and the same rate fits X, Y and η.
+    /// </summary>
+    Normalized,
+}
+
 /// <summary>
 /// Every hyperparameter of MKDT's trajectory matching (stage 3 of mkdt.md), stored as JSON in
 /// the distilled set and in checkpoints. X is learned in normalized space (as the reference
@@ -55,6 +69,9 @@ public sealed record MkdtConfig
 
     /// <summary>Momentum of the three SGD optimizers.</summary>
     [JsonPropertyName("momentum")] public double Momentum { get; init; } = 0.5;
+
+    /// <summary>How gradients become steps (<see cref="MkdtUpdate"/>).</summary>
+    [JsonPropertyName("update")] public MkdtUpdate Update { get; init; } = MkdtUpdate.Sgd;
 
     /// <summary>How X starts.</summary>
     [JsonPropertyName("init")] public MkdtInit Init { get; init; } = MkdtInit.HighLoss;
