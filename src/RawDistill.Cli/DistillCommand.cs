@@ -390,18 +390,17 @@ public static partial class DistillCommand
     /// <summary>The teacher file: the given one, or the cached teacher for the data and seed (trained on first use).</summary>
     internal static string ResolveTeacher(string? teacherFile, string? cacheDir, int? teacherEpochs, ulong seed, bool quiet, string dataSpec, DataSplits splits, IBackend backend)
     {
-        var o = new { Teacher = teacherFile, Cache = cacheDir, TeacherEpochs = teacherEpochs, Seed = seed, Quiet = quiet, Data = dataSpec };
-        if (o.Teacher != null)
+        if (teacherFile != null)
         {
-            if (!File.Exists(o.Teacher)) throw new CliException($"--teacher: no file at {o.Teacher}");
-            return o.Teacher;
+            if (!File.Exists(teacherFile)) throw new CliException($"--teacher: no file at {teacherFile}");
+            return teacherFile;
         }
-        string cache = o.Cache ?? Environment.GetEnvironmentVariable("RAWDISTILL_CACHE")
+        string cache = cacheDir ?? Environment.GetEnvironmentVariable("RAWDISTILL_CACHE")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "rawdistill");
         Directory.CreateDirectory(cache);
-        var spec = DataSpec.Parse(o.Data);
+        var spec = DataSpec.Parse(dataSpec);
         string key = new string(spec.ToString().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray());
-        string path = Path.Combine(cache, $"teacher-{key}-convnet-e{o.TeacherEpochs?.ToString(CultureInfo.InvariantCulture) ?? "default"}-seed{o.Seed}.safetensors");
+        string path = Path.Combine(cache, $"teacher-{key}-convnet-e{teacherEpochs?.ToString(CultureInfo.InvariantCulture) ?? "default"}-seed{seed}.safetensors");
         if (File.Exists(path))
         {
             Console.Error.WriteLine($"teacher: reusing the cached {path}");
@@ -412,8 +411,8 @@ public static partial class DistillCommand
         data = data.WithChannels(encoder.Channels).Resize(encoder.Size, encoder.Size);
         var options = new BarlowTwinsOptions
         {
-            Epochs = o.TeacherEpochs ?? (spec.Format == DataFormat.FashionMnistMini ? 10 : 100),
-            Seed = o.Seed,
+            Epochs = teacherEpochs ?? (spec.Format == DataFormat.FashionMnistMini ? 10 : 100),
+            Seed = seed,
         };
         Console.Error.WriteLine($"teacher: none cached for {spec}; training Barlow Twins ({options.Epochs} epochs) → {path}");
         using var trainer = new BarlowTwinsTrainer(encoder, options, data.ComputeNormalization(), data.Count, spec.ToString(), backend);
@@ -421,7 +420,7 @@ public static partial class DistillCommand
         trainer.Train(data, path + ".ckpt", p =>
         {
             bool last = p.Step == p.StepsPerEpoch;
-            if (!last && (o.Quiet || lastPrint.Elapsed.TotalSeconds < 10)) return;
+            if (!last && (quiet || lastPrint.Elapsed.TotalSeconds < 10)) return;
             lastPrint.Restart();
             Console.Error.WriteLine($"teacher epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} ETA {Format(p.Eta)}");
         });
