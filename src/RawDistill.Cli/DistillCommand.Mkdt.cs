@@ -33,7 +33,7 @@ public sealed partial class DistillOptions
     [Option("lr-img", HelpText = "MKDT: learning rate of X (normalized space; reference 1e3 at 2 %, 1e4 at 5 %, 1e5 Tiny ImageNet).")]
     public double? LrImg { get; set; }
 
-    [Option("lr-y", HelpText = "MKDT: learning rate of Y (reference 1; preset cpu 30).")]
+    [Option("lr-y", HelpText = "MKDT: learning rate of Y (reference 1; preset cpu 10).")]
     public double? LrY { get; set; }
 
     [Option("lr-lr", HelpText = "MKDT: learning rate of η (reference 1e-4).")]
@@ -41,6 +41,9 @@ public sealed partial class DistillOptions
 
     [Option("eta-init", HelpText = "MKDT: η at the start (reference 0.1).")]
     public double? EtaInit { get; set; }
+
+    [Option("update", HelpText = "MKDT: sgd (the gradient as it is; reference) | normalized (each of X's, Y's, η's gradients divided by its RMS, so an element moves about lr per step; then lr ~ 1e-3–1e-2).")]
+    public string? Update { get; set; }
 
     [Option("init", HelpText = "MKDT: how X starts: high-loss (reference) | high-loss-balanced | random.")]
     public string? Init { get; set; }
@@ -171,6 +174,16 @@ public static partial class DistillCommand
         if (o.LrLr is { } ll) c = c with { LrLr = ll };
         if (o.EtaInit is { } ei) c = c with { EtaInit = ei };
         if (o.Init != null) c = c with { Init = HighLossInit.Parse(o.Init) };
+        if (o.Update != null)
+            c = c with
+            {
+                Update = o.Update.ToLowerInvariant() switch
+                {
+                    "sgd" => MkdtUpdate.Sgd,
+                    "normalized" => MkdtUpdate.Normalized,
+                    _ => throw new CliException($"--update {o.Update}: expected sgd or normalized"),
+                },
+            };
         if (o.ExpertSampling != null)
             c = c with
             {

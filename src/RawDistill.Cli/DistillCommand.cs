@@ -269,7 +269,9 @@ public static partial class DistillCommand
         }
         var plan = settings.Plan(set.Net.ToConvNet());
         string preamble = extraPreamble.TrimEnd() + $" Encoders pre-trained for evaluation use the ConvNet's {set.Net.Norm} norm.\n\n" +
-            $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n";
+            (set.Method == DistillMethod.Mkdt
+                ? $"![distilled]({Methods.Mkdt.MkdtRun.GridFile}) ![initial]({Methods.Mkdt.MkdtRun.InitialGridFile}) ![loss]({Methods.Mkdt.MkdtRun.LossPlotFile})\n"
+                : $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n");
         List<EvalResult> results;
         try
         {

@@ -16,6 +16,20 @@ public enum ExpertSampling
     Legacy,
 }
 
+/// <summary>How the gradients of X, Y and η become SGD steps.</summary>
+public enum MkdtUpdate
+{
+    /// <summary>The gradient as it is (the reference).</summary>
+    Sgd,
+
+    /// <summary>
+    /// Each gradient divided by its root-mean-square first (g / √(mean g²)), so an element
+    /// moves about lr per step whatever the gradient's scale: immune to the 10–50× spikes the
+    /// trials showed, and the same rate fits X, Y and η.
+    /// </summary>
+    Normalized,
+}
+
 /// <summary>
 /// Every hyperparameter of MKDT's trajectory matching (stage 3 of mkdt.md), stored as JSON in
 /// the distilled set and in checkpoints. X is learned in normalized space (as the reference
@@ -56,6 +70,9 @@ public sealed record MkdtConfig
     /// <summary>Momentum of the three SGD optimizers.</summary>
     [JsonPropertyName("momentum")] public double Momentum { get; init; } = 0.5;
 
+    /// <summary>How gradients become steps (<see cref="MkdtUpdate"/>).</summary>
+    [JsonPropertyName("update")] public MkdtUpdate Update { get; init; } = MkdtUpdate.Sgd;
+
     /// <summary>How X starts.</summary>
     [JsonPropertyName("init")] public MkdtInit Init { get; init; } = MkdtInit.HighLoss;
 
@@ -83,11 +100,12 @@ public sealed record MkdtConfig
     /// ten minutes: m = 100 (1 %, KRR-ST's main-job budget), N = 10 full-batch steps, 20
     /// iterations, t = 0 and M = 2. η starts at 1, not 0.1: at 0.1 ten steps cover little of an
     /// expert's two-epoch move (≈ 80 momentum steps), and in a trial the first matching loss
-    /// was 0.57 at η = 1 and 0.68 at η = 2. lr_img = lr_y = 30: at 1e3 the first update moved X
-    /// by about its own norm and the loss climbed (0.54 → 0.83 in 12 iterations), at 100 it
-    /// fell then spiked, at 30 it fell steadily (0.570 → 0.558 in 8 iterations on one expert).
-    /// Y's gradient here is as large as X's (‖∇Y‖ ≈ ‖∇X‖), so it shares X's rate. docs/mkdt.md
-    /// has the commands.
+    /// was 0.57 at η = 1 and 0.68 at η = 2. lr_img = lr_y = 10: at 1e3 the first update moved X
+    /// by about its own norm and the loss climbed (0.54 → 0.83 in 12 iterations); on one expert
+    /// 100 fell then spiked and 30 fell steadily (0.570 → 0.558 in 8 iterations), but with a
+    /// random expert every iteration 30 raised every expert's loss (0.537 → 0.591, 0.555 →
+    /// 0.684, 0.563 → 0.606 in 20 iterations) while 10 kept them level. Y's gradient here is as
+    /// large as X's (‖∇Y‖ ≈ ‖∇X‖), so it shares X's rate. docs/mkdt.md has the commands.
     /// </summary>
     public static MkdtConfig Cpu() => new()
     {
@@ -96,8 +114,8 @@ public sealed record MkdtConfig
         SynSteps = 10,
         MaxStart = 1,
         Batch = 256,
-        LrImg = 30,
-        LrY = 30,
+        LrImg = 10,
+        LrY = 10,
         LrLr = 1e-2,
         EtaInit = 1,
         CheckpointEvery = 10,

@@ -205,6 +205,12 @@ public sealed class MkdtDistiller : IDisposable
                 $"Remedy: a smaller --lr-img (now {Config.LrImg:G3}), --lr-y (now {Config.LrY:G3}) or --lr-lr (now {Config.LrLr:G3}), or a smaller --eta-init (now {Config.EtaInit:G3}); " +
                 "resume from the last checkpoint with --resume.");
         double nx = Math.Sqrt(Ops.Sum(Ops.Square(gx)).Item()), ny = Math.Sqrt(Ops.Sum(Ops.Square(gy)).Item()), ge = geta.Item();
+        if (Config.Update == MkdtUpdate.Normalized)
+        {
+            gx = Normalized(gx, nx);
+            gy = Normalized(gy, ny);
+            geta = Normalized(geta, Math.Abs(ge));
+        }
         _optX.Step([gx]);
         _optY.Step([gy]);
         _optEta.Step([geta]);
@@ -215,6 +221,13 @@ public sealed class MkdtDistiller : IDisposable
                 $"iteration {step}: the learned step size η is {eta.ToString(CultureInfo.InvariantCulture)} (≤ 0 after the update with ∂L/∂η = {ge:G4}). The run stops here. " +
                 $"Remedy: a smaller --lr-lr (now {Config.LrLr:G3}) or a larger --eta-init; resume from the last checkpoint with --resume.");
         return new MkdtProgress(step, Config.Iterations, loss, eta, 0, expert, start, nx, ny, ge);
+    }
+
+    /// <summary>g / rms(g), with ‖g‖ given (a zero gradient stays zero).</summary>
+    static Tensor Normalized(Tensor g, double norm)
+    {
+        double rms = norm / Math.Sqrt(g.Numel);
+        return rms > 0 ? Ops.Mul(g, 1 / rms) : g;
     }
 
     // ---- outputs and checkpoints ------------------------------------------------------------

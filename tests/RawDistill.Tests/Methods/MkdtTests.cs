@@ -198,6 +198,30 @@ public sealed class MkdtDistillerTests
     }
 
     [Fact]
+    public void NormalizedUpdateMovesEachElementAboutTheLearningRate()
+    {
+        var dir = ExpertTests.TempDir();
+        try
+        {
+            var (store, images, targets) = Setup(Path.Combine(dir, "experts"));
+            var config = Tiny(1) with { Update = MkdtUpdate.Normalized, LrImg = 1e-3, LrY = 1e-3, LrLr = 1e-3 };
+            Assert.Equal(config, MkdtConfig.FromJson(config.ToJson()));
+            using var d = new MkdtDistiller(config, store, images, targets, "h");
+            var x0 = d.XSyn.ToArray<float>();
+            var y0 = d.YSyn.ToArray<float>();
+            d.Step();
+            double Rms(float[] a, float[] b) => Math.Sqrt(a.Zip(b, (p, q) => (double)(p - q) * (p - q)).Average());
+            Assert.Equal(1e-3, Rms(d.XSyn.ToArray<float>(), x0), 4);
+            Assert.Equal(1e-3, Rms(d.YSyn.ToArray<float>(), y0), 4);
+            Assert.Equal(1e-3, Math.Abs(d.Eta.Item() - 0.05), 5);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void NanLossAndNonPositiveEtaStopWithARemedyAndKeepTheCheckpoint()
     {
         var dir = ExpertTests.TempDir();
