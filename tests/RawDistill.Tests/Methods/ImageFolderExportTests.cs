@@ -81,19 +81,5 @@ public sealed class ImageFolderExportTests : IDisposable
         Assert.Contains("would both be exported", FailingRun(["export", a, a, "--out", outDir]));
     }
 
-    static string FailingRun(string[] args)
-    {
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        try
-        {
-            Assert.NotEqual(0, Cli.CliApp.Run(args));
-        }
-        finally
-        {
-            Console.SetError(old);
-        }
-        return err.ToString();
-    }
+    static string FailingRun(string[] args) => ToyDistillation.FailingRun(args);
 }

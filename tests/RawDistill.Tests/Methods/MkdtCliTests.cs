@@ -19,21 +19,7 @@ public sealed class MkdtCliTests
         Directory.CreateDirectory(dir);
         try
         {
-            var rng = new Generator(4);
-            string Split(string name, int n)
-            {
-                var px = new float[n * 64];
-                rng.FillUniform(px);
-                string path = Path.Combine(dir, name + ".safetensors");
-                Safetensors.Write(path, [SafetensorsEntry.Create("images", [n, 1, 8, 8], px.Select(v => (byte)(v * 255)).ToArray()),
-                    SafetensorsEntry.Create("labels", [n], Enumerable.Range(0, n).Select(i => i % 2).ToArray())], new Dictionary<string, string> { ["classes"] = "2" });
-                return path;
-            }
-            string data = $"safetensors:{Split("train", 40)},{Split("test", 20)}";
-            var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
-            string teacher = Path.Combine(dir, "teacher.safetensors");
-            using (var e = enc.Build(new Generator(1)))
-                Teacher.Save(teacher, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+            var (data, teacher) = ToyDistillation.Create(dir);
             string experts = Path.Combine(dir, "experts");
             string[] expertFlags = ["--data", data, "--teacher", teacher, "--out", experts, "--experts", "2", "--epochs", "2", "--widths", "4,4", "--batch", "16", "--quiet"];
             // Two shards into one folder, as two array tasks would.

@@ -82,20 +82,5 @@ public sealed class TeacherImportCliTests
         }
     }
 
-    /// <summary>Runs the CLI expecting a non-zero exit; returns what it wrote to standard error.</summary>
-    static string FailingRun(string[] args)
-    {
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        try
-        {
-            Assert.NotEqual(0, Cli.CliApp.Run(args));
-        }
-        finally
-        {
-            Console.SetError(old);
-        }
-        return err.ToString();
-    }
+    static string FailingRun(string[] args) => ToyDistillation.FailingRun(args);
 }
