@@ -88,6 +88,8 @@ public static partial class DistillCommand
         }
         var evalSettings = EvalSettingsOf(o, DistillMethod.Mkdt);
         var splits = LoadData(o.Data);
+        if (config.SyntheticCount > splits.Train.Count)
+            throw new CliException($"-m {config.SyntheticCount}: more synthetic images than the {splits.Train.Count} training images of {o.Data}");
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = Sha256(teacherPath);

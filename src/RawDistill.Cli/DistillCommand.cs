@@ -173,6 +173,11 @@ public static partial class DistillCommand
 
         var evalSettings = EvalSettingsOf(o, DistillMethod.KrrSt); // flags checked before hours of work, not after
         var splits = LoadData(o.Data);
+        // Sizes the data cannot hold are refused here, before a teacher trains for them.
+        if (config.SyntheticCount > splits.Train.Count)
+            throw new CliException($"-m {config.SyntheticCount}: more synthetic images than the {splits.Train.Count} training images of {o.Data}");
+        if (config.RealBatch > splits.Train.Count)
+            throw new CliException($"--real-batch {config.RealBatch}: larger than the {splits.Train.Count} training images of {o.Data}");
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = Sha256(teacherPath);

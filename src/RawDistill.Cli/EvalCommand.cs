@@ -75,8 +75,10 @@ public static class EvalCommand
         }
         using var teacher = Teacher.Load(o.Teacher, backend);
         string hash = DistillCommand.Sha256(o.Teacher);
-        if (set.TeacherHash.Length > 0 && set.TeacherHash != hash)
-            Console.Error.WriteLine($"warning: the set was distilled with teacher sha256 {set.TeacherHash[..Math.Min(12, set.TeacherHash.Length)]}…, not this one");
+        string mismatch = set.TeacherHash.Length > 0 && set.TeacherHash != hash
+            ? $"warning: the set was distilled with teacher sha256 {set.TeacherHash[..Math.Min(12, set.TeacherHash.Length)]}…, not this one ({hash[..12]}…); its targets live in another teacher's feature space"
+            : "";
+        if (mismatch.Length > 0) Console.Error.WriteLine(mismatch);
         var settings = new EvalSettings(o.Seeds, o.Protocol, o.Epochs, o.Fractions, o.Baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
         settings.Validate(); // flags first: a typo costs nothing
         // The report goes beside the set in eval/ (eval-2, … when that holds an earlier report), never over distill's own report.
@@ -93,7 +95,8 @@ public static class EvalCommand
         using var _ = folder;
         var splits = DistillCommand.LoadData(o.Data);
         DistillCommand.Evaluate(set, teacher, o.Teacher, hash, splits, o.Data, settings,
-            outDir, backend, total, $"Distilled set `{o.Distilled}` ({set.Method.Title()}, config `{set.ConfigJson}`).\n");
+            outDir, backend, total, $"Distilled set `{o.Distilled}` ({set.Method.Title()}, config `{set.ConfigJson}`).\n" +
+            (mismatch.Length > 0 ? $"**{mismatch}**\n" : ""));
         return 0;
     }
 }

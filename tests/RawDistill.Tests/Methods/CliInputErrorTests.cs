@@ -65,4 +65,20 @@ public sealed class CliInputErrorTests : IDisposable
         Assert.Contains($"rm '{entry}'", err);
         Assert.DoesNotContain("   at ", err);
     }
+
+    [Fact]
+    public void ImpossibleSizesAreRefusedBeforeAnyTeacherTrains()
+    {
+        var (data, _) = ToyDistillation.Create(_dir);
+        string cache = Path.Combine(_dir, "cache");
+        string run = Path.Combine(_dir, "run");
+        Assert.Contains("-m 1000: more synthetic images than the 40 training images",
+            ToyDistillation.FailingRun(["distill", "--data", data, "--cache", cache, "-m", "1000", "--out", run]));
+        Assert.Contains("--real-batch 500: larger than the 40 training images",
+            ToyDistillation.FailingRun(["distill", "--data", data, "--cache", cache, "-m", "6", "--real-batch", "500", "--out", run]));
+        Assert.Contains("-m 1000: more synthetic images",
+            ToyDistillation.FailingRun(["distill", "--method", "mkdt", "--data", data, "--cache", cache, "-m", "1000", "--out", run]));
+        Assert.False(Directory.Exists(cache));   // no teacher was trained
+        Assert.False(Directory.Exists(run));     // and no empty folder is left
+    }
 }
