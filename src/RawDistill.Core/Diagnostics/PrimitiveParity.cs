@@ -241,7 +241,8 @@ public static class PrimitiveParity
         }
     }
 
-    static double[] Spd(int n, int seed)
+    /// <summary>A well-conditioned symmetric positive definite n × n matrix: BBᵀ/n + I, B uniform from <paramref name="seed"/>.</summary>
+    public static double[] Spd(int n, int seed)
     {
         var b = Rand(n * n, seed);
         var a = new double[n * n];

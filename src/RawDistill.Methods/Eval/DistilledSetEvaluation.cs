@@ -201,9 +201,6 @@ public static class DistilledSetEvaluation
     public static (float[] X, float[] Y) Gather(ImageDataset real, float[] targets, int[] idx, int d, IBackend backend)
     {
         using var scope = TensorScope.Begin();
-        var x = real.Batch(idx, backend).ToArray<float>();
-        var y = new float[idx.Length * d];
-        for (int i = 0; i < idx.Length; i++) targets.AsSpan(idx[i] * d, d).CopyTo(y.AsSpan(i * d, d));
-        return (x, y);
+        return (real.Batch(idx, backend).ToArray<float>(), TeacherTargets.Rows(targets, d, idx));
     }
 }

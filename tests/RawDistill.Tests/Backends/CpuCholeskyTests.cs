@@ -12,20 +12,6 @@ using RawDistill.Tensors;
 /// </summary>
 public class CpuCholeskyTests
 {
-    static double[] Spd(int n, int seed)
-    {
-        var b = PrimitiveParity.Rand(n * n, seed);
-        var a = new double[n * n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int k = 0; k < n; k++) s += b[i * n + k] * b[j * n + k];
-                a[i * n + j] = s / n + (i == j ? 1 : 0);
-            }
-        return a;
-    }
-
     /// <summary>Cholesky–Banachiewicz, one entry at a time, in order: the reference.</summary>
     static double[] Sequential(double[] a, int n)
     {
@@ -49,7 +35,7 @@ public class CpuCholeskyTests
     [InlineData(600)]
     public void MatchesASequentialFactorizationEveryTime(int n)
     {
-        var a = Spd(n, n);
+        var a = PrimitiveParity.Spd(n, n);
         var want = Sequential(a, n);
         var cpu = CpuBackend.Instance;
         double[]? first = null;
@@ -68,7 +54,7 @@ public class CpuCholeskyTests
     public void TheFirstBadPivotIsReportedAboveTheThreshold()
     {
         const int n = 400;
-        var a = Spd(n, 9);
+        var a = PrimitiveParity.Spd(n, 9);
         a[333 * n + 333] = -1;
         var cpu = CpuBackend.Instance;
         Assert.Equal(333, cpu.Cholesky(PrimitiveParity.Put(cpu, DType.F64, a), n, cpu.Allocate(DType.F64, n * n)));
