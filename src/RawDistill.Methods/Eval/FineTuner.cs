@@ -54,11 +54,11 @@ public sealed record FineTuneOptions(int Epochs, double Lr = 0.01, double Moment
     {
         long n = StepsFor(labelled);
         if (n == ReferenceSteps && Batch == ReferenceBatch) return PretrainEvaluation.FineTuneProtocol;
-        string batch = Batch == ReferenceBatch ? "" : $" of batch {Batch}";
+        string batch = (n == 1 ? "" : "s") + (Batch == ReferenceBatch ? "" : $" of batch {Batch}");
         string refBatch = Batch == ReferenceBatch ? "" : $" of batch {ReferenceBatch}";
         return n < ReferenceSteps
-            ? $"{PretrainEvaluation.FineTuneProtocol} short ({n} steps{batch}; reference {ReferenceSteps}{refBatch})"
-            : $"{PretrainEvaluation.FineTuneProtocol} ({n} steps{batch}; reference {ReferenceSteps}{refBatch})";
+            ? $"{PretrainEvaluation.FineTuneProtocol} short ({n} step{batch}; reference {ReferenceSteps}{refBatch})"
+            : $"{PretrainEvaluation.FineTuneProtocol} ({n} step{batch}; reference {ReferenceSteps}{refBatch})";
     }
 
     /// <inheritdoc/>
