@@ -27,27 +27,39 @@ public sealed class CpuConvImplicitTests
         { 5, 3, 17, 19, 4, 3, 3, 1, 1 },
         { 5, 2, 11, 10, 3, 3, 2, 2, 0 },
         { 7, 40, 6, 6, 36, 3, 3, 1, 1 },
+        { 4, 32, 6, 6, 8, 3, 3, 2, 1 },
+        { 5, 256, 5, 5, 8, 3, 3, 1, 1 },
+        { 3, 130, 9, 7, 5, 3, 3, 1, 2 },
     };
+
+    static Conv2dGeometry Geometry(int n, int c, int h, int w, int k, int r, int s, int stride, int pad) =>
+        new(n, c, h, w, k, r, s, stride, stride, pad, pad, c % 2 == 0 && k % 2 == 0 && c > 2 && k > 2 ? 2 : 1);
 
     [Theory]
     [MemberData(nameof(Geometries))]
     public void Version3MatchesVersion2(int n, int c, int h, int w, int k, int r, int s, int stride, int pad)
     {
-        int groups = c % 2 == 0 && k % 2 == 0 && c > 2 && k > 2 ? 2 : 1;
-        var g = new Conv2dGeometry(n, c, h, w, k, r, s, stride, stride, pad, pad, groups);
+        var g = Geometry(n, c, h, w, k, r, s, stride, pad);
         Compare(g, DType.F64, 1e-12);
         Compare(g, DType.F32, 1e-5);
     }
 
     [Fact]
-    public void CasesCoverBothGemmLayouts()
+    public void CasesCoverEveryPath()
     {
-        // The theory above must exercise image groups (nb > 1, with a partial last group) and one image per GEMM.
-        var nbs = Geometries().Select(row => (object[])row)
-            .Select(a => CpuBackend.ImagesPerGemm(new Conv2dGeometry((int)a[0], (int)a[1], (int)a[2], (int)a[3], (int)a[4], (int)a[5], (int)a[6], (int)a[7], (int)a[7], (int)a[8], (int)a[8], 1)))
+        // The theory above must exercise image groups (nb > 1) and one image per GEMM, the implicit
+        // weight gradient and version 2's (few channels), the flipped input gradient and col2im.
+        var gs = Geometries().Select(row => (object[])row)
+            .Select(a => Geometry((int)a[0], (int)a[1], (int)a[2], (int)a[3], (int)a[4], (int)a[5], (int)a[6], (int)a[7], (int)a[8]))
             .ToArray();
-        Assert.Contains(1, nbs);
-        Assert.Contains(nbs, nb => nb > 1);
+        Assert.Contains(gs, g => CpuBackend.ImagesPerGemm(g) == 1);
+        Assert.Contains(gs, g => CpuBackend.ImagesPerGemm(g) > 1 && g.N % CpuBackend.ImagesPerGemm(g) != 0);
+        Assert.Contains(gs, g => CpuBackend.ImplicitWeightGradient(g) && g.StrideH > 1);
+        Assert.Contains(gs, g => CpuBackend.ImplicitWeightGradient(g) && CpuBackend.ImagesPerGemm(g) > 1);
+        Assert.Contains(gs, g => !CpuBackend.ImplicitWeightGradient(g));
+        Assert.Contains(gs, g => CpuBackend.BackwardInputAsForward(g) && g.PadH != 1);
+        Assert.Contains(gs, g => CpuBackend.BackwardInputAsForward(g) && g.Groups > 1);
+        Assert.Contains(gs, g => !CpuBackend.BackwardInputAsForward(g));
     }
 
     static void Compare(Conv2dGeometry g, DType dtype, double tolerance)

@@ -221,7 +221,7 @@ public sealed unsafe partial class CpuBackend
 
     static void ConvBackwardWeightT<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (ImplicitIm2Col && !(ImagesPerGemm(g) == 1 && IsPointwise(g)))
+        if (ImplicitIm2Col && ImplicitWeightGradient(g))
         {
             ConvBackwardWeightImplicitT(g, x, dy, dw);
             return;
