@@ -19,20 +19,24 @@ using System.Numerics;
 public sealed unsafe partial class CpuBackend
 {
     /// <summary>
-    /// Whether conv2d packs its GEMM operand straight from the images (version 3, default) or
-    /// writes the im2col matrix first (version 2, the reference path of the exactness tests and
-    /// the benchmarks' before/after). Per calling thread (the choice is made before the work is
-    /// spread over the cores), so a test comparing the two versions cannot switch the version
-    /// under another test's convolution.
+    /// Whether conv2d packs its GEMM operand straight from the images (version 3) or writes the
+    /// im2col matrix first (version 2, the reference path of the exactness tests and the
+    /// benchmarks' before/after), for convolutions called from this thread. Setting it overrides
+    /// <see cref="ImplicitIm2ColDefault"/> on this thread only (the choice is made before the
+    /// work is spread over the cores), so a test comparing the two versions cannot switch the
+    /// version under another test's convolution.
     /// </summary>
     internal static bool ImplicitIm2Col
     {
-        get => !explicitIm2ColOnThisThread;
-        set => explicitIm2ColOnThisThread = !value;
+        get => implicitIm2ColOnThisThread ?? ImplicitIm2ColDefault;
+        set => implicitIm2ColOnThisThread = value;
     }
 
+    /// <summary>The version for threads that did not choose one (true: version 3); benchmarks of whole models set it.</summary>
+    internal static bool ImplicitIm2ColDefault { get; set; } = true;
+
     [ThreadStatic]
-    static bool explicitIm2ColOnThisThread;
+    static bool? implicitIm2ColOnThisThread;
 
     /// <summary>
     /// Input channels per group below which the input gradient keeps version 2: the flipped
