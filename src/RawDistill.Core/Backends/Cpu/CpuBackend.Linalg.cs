@@ -20,9 +20,14 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// n from which <see cref="Cholesky"/> uses <see cref="BlockedCholesky"/>; below it, the
-    /// unblocked loop (the KRR CPU config's m = 100 stays there). MEASURED_CROSSOVER
+    /// unblocked loop (the KRR CPU config's m = 100 stays there). Measured with the benchmarks'
+    /// <c>cholesky-versions</c> mode (unblocked and blocked alternating): on the 2-core machine the
+    /// blocked factor was slower at n = 128 (one block: the copy and the panel machinery for
+    /// nothing) and ahead from n = 192–256 on, 2.5–4× at 1000–2000. Taken under heavy load
+    /// (load average ~20), so the exact point is rough; recheck with
+    /// <c>cholesky-versions --sizes 128,192,256,320,384</c> on a quiet machine.
     /// </summary>
-    internal const int BlockedCholeskyFrom = 2 * BlockedCholesky.Block;
+    internal const int BlockedCholeskyFrom = 256;
 
     /// <summary>
     /// The unblocked factorization, column by column: L[j, j] = √(A[j, j] − ‖L[j, :j]‖²), then for every row i &gt; j
