@@ -59,17 +59,17 @@ internal static unsafe class BlockedCholesky
         T* scratch = (T*)NativeMemory.Alloc((nuint)Math.Max(0, n - Math.Min(Block, n)) * (nuint)Block, (nuint)sizeof(T));
         try
         {
-        for (int k0 = 0; k0 < n; k0 += Block)
-        {
-            int kb = Math.Min(Block, n - k0), k1 = k0 + kb, rest = n - k1;
-            T* l11 = l + (long)k0 * ld + k0;
-            int bad = FactorDiagonal(l11, ld, kb);
-            if (bad >= 0) return k0 + bad;
-            if (rest == 0) break;
-            T* l21 = l + (long)k1 * ld + k0;
-            SolvePanel(l11, l21, ld, rest, kb, scratch);
-            SyrkLower(l + (long)k1 * ld + k1, l21, ld, rest, kb);
-        }
+            for (int k0 = 0; k0 < n; k0 += Block)
+            {
+                int kb = Math.Min(Block, n - k0), k1 = k0 + kb, rest = n - k1;
+                T* l11 = l + (long)k0 * ld + k0;
+                int bad = FactorDiagonal(l11, ld, kb);
+                if (bad >= 0) return k0 + bad;
+                if (rest == 0) break;
+                T* l21 = l + (long)k1 * ld + k0;
+                SolvePanel(l11, l21, ld, rest, kb, scratch);
+                SyrkLower(l + (long)k1 * ld + k1, l21, ld, rest, kb);
+            }
         }
         finally
         {
