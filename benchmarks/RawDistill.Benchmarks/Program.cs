@@ -14,5 +14,11 @@ if (args.Length > 0 && args[0] == "conv-versions")
     return ConvVersions.Run(args[1..]);
 }
 
+// `cholesky-versions`: the unblocked Cholesky and solves against the blocked ones (the crossover).
+if (args.Length > 0 && args[0] == "cholesky-versions")
+{
+    return CholeskyVersions.Run(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -64,6 +65,22 @@ def time_fn(fn: Callable[[], object], warmup: int, reps: int) -> Dict[str, float
     return {"median_s": statistics.median(samples), "min_s": min(samples), "reps": reps}
 
 
+def blas_kernels() -> str:
+    """The kernel family of the OpenBLAS that torch's BLAS/LAPACK calls run on (e.g. "SkylakeX", or
+    "Haswell" when OPENBLAS_CORETYPE forces it), via openblas_get_corename; "unknown" otherwise.
+    Debian's torch reaches OpenBLAS through libblas.so.3 / liblapack.so.3 (alternatives), which
+    are already loaded by the time this runs, so CDLL returns the same instance."""
+    import ctypes
+    for name in (None, "libblas.so.3", "libopenblas.so.0"):
+        try:
+            f = ctypes.CDLL(name).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return "unknown"
+
+
 def environment(args: argparse.Namespace) -> Dict[str, object]:
     """What a reader needs to reproduce or compare the run."""
     return {
@@ -72,6 +89,8 @@ def environment(args: argparse.Namespace) -> Dict[str, object]:
         "cpu": cpu_model(),
         "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
+        "openblas_core": blas_kernels(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
         "warmup": args.warmup,
         "reps": args.reps,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -85,7 +104,7 @@ def report(name: str, args: argparse.Namespace, rows: List[Dict[str, object]],
     if extra:
         env.update(extra)
     print(f"# {name}: torch {env['torch']}, {env['threads']} threads, {env['cpu']}, "
-          f"warmup {env['warmup']}, reps {env['reps']}")
+          f"warmup {env['warmup']}, reps {env['reps']}, OpenBLAS core {env['openblas_core']}")
     print("| " + " | ".join(columns) + " |")
     print("|" + "|".join(" --- " for _ in columns) + "|")
     for r in rows:

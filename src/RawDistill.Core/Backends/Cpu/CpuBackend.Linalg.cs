@@ -12,14 +12,25 @@ public sealed unsafe partial class CpuBackend
     {
         return a.DType switch
         {
-            DType.F64 => CholeskyT(P<double>(a), n, P<double>(l)),
-            DType.F32 => CholeskyT(P<float>(a), n, P<float>(l)),
+            DType.F64 => n < BlockedCholeskyFrom ? CholeskyT(P<double>(a), n, P<double>(l)) : BlockedCholesky.Factor(P<double>(a), n, P<double>(l)),
+            DType.F32 => n < BlockedCholeskyFrom ? CholeskyT(P<float>(a), n, P<float>(l)) : BlockedCholesky.Factor(P<float>(a), n, P<float>(l)),
             _ => throw Unsupported("cholesky", a.DType),
         };
     }
 
     /// <summary>
-    /// Column by column: L[j, j] = √(A[j, j] − ‖L[j, :j]‖²), then for every row i &gt; j
+    /// n from which <see cref="Cholesky"/> uses <see cref="BlockedCholesky"/>; below it, the
+    /// unblocked loop (the KRR CPU config's m = 100 stays there). Measured with the benchmarks'
+    /// <c>cholesky-versions</c> mode (unblocked and blocked alternating): on the 2-core machine the
+    /// blocked factor was slower at n = 128 (one block: the copy and the panel machinery for
+    /// nothing) and ahead from n = 192–256 on, 2.5–4× at 1000–2000. Taken under heavy load
+    /// (load average ~20), so the exact point is rough; recheck with
+    /// <c>cholesky-versions --sizes 128,192,256,320,384</c> on a quiet machine.
+    /// </summary>
+    internal const int BlockedCholeskyFrom = 256;
+
+    /// <summary>
+    /// The unblocked factorization, column by column: L[j, j] = √(A[j, j] − ‖L[j, :j]‖²), then for every row i &gt; j
     /// L[i, j] = (A[i, j] − L[i, :j]·L[j, :j]) / L[j, j]. Every inner product is over two
     /// contiguous row prefixes, so it vectorizes. The entries of one column depend only on
     /// earlier columns, so for large n the rows of a column run in parallel: each entry is
@@ -27,7 +38,7 @@ public sealed unsafe partial class CpuBackend
     /// so the result is identical whatever the threading. (Parallelizing within a row instead
     /// is a race: L[i, j] reads L[i, :j] of the same row.) Returns the first failing pivot, or −1.
     /// </summary>
-    static int CholeskyT<T>(T* a, int n, T* l) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static int CholeskyT<T>(T* a, int n, T* l) where T : unmanaged, IFloatingPointIeee754<T>
     {
         new Span<T>(l, checked(n * n)).Clear();
         for (int j = 0; j < n; j++)
@@ -59,38 +70,9 @@ public sealed unsafe partial class CpuBackend
     {
         switch (l.DType)
         {
-            case DType.F64: TriSolveT(P<double>(l), n, P<double>(b), cols, P<double>(x), transpose); break;
-            case DType.F32: TriSolveT(P<float>(l), n, P<float>(b), cols, P<float>(x), transpose); break;
+            case DType.F64: TriangularSubstitution.Solve(P<double>(l), n, P<double>(b), cols, P<double>(x), transpose); break;
+            case DType.F32: TriangularSubstitution.Solve(P<float>(l), n, P<float>(b), cols, P<float>(x), transpose); break;
             default: throw Unsupported("triangular solve", l.DType);
         }
-    }
-
-    /// <summary>
-    /// Substitution by rows of X (each row update is a vector axpy over the columns):
-    /// L·X = B: X[i] = (B[i] − Σ_{j&lt;i} L[i, j]·X[j]) / L[i, i]   (forward);
-    /// Lᵀ·X = B: X[i] = (B[i] − Σ_{j&gt;i} L[j, i]·X[j]) / L[i, i]  (backward).
-    /// Column blocks of X are independent and run in parallel.
-    /// </summary>
-    static void TriSolveT<T>(T* l, int n, T* b, int cols, T* x, bool transpose) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        const int blockCols = 64;
-        int blocks = (cols + blockCols - 1) / blockCols;
-        Parallel.For(0, blocks, blk =>
-        {
-            int c0 = blk * blockCols, w = Math.Min(blockCols, cols - c0);
-            for (int step = 0; step < n; step++)
-            {
-                int i = transpose ? n - 1 - step : step;
-                var xi = new Span<T>(x + (long)i * cols + c0, w);
-                new ReadOnlySpan<T>(b + (long)i * cols + c0, w).CopyTo(xi);
-                if (!transpose)
-                    for (int j = 0; j < i; j++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(x + (long)j * cols + c0, w), -l[(long)i * n + j], xi, xi);
-                else
-                    for (int j = i + 1; j < n; j++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(x + (long)j * cols + c0, w), -l[(long)j * n + i], xi, xi);
-                TensorPrimitives.Divide(xi, l[(long)i * n + i], xi);
-            }
-        });
     }
 }

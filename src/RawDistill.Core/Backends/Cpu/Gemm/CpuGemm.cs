@@ -123,6 +123,27 @@ internal static unsafe class CpuGemm
     private static int Threads(long work) =>
         serialOnThisThread ? 1 : (int)Math.Clamp(work / WorkPerThread, 1, Math.Max(1, MaxThreads));
 
+    /// <summary>
+    /// <see cref="Sgemm"/> or <see cref="Dgemm"/> by element type, for kernels written once for
+    /// both precisions (the blocked Cholesky and triangular solves).
+    /// </summary>
+    internal static void Gemm<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        where T : unmanaged, INumberBase<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            Dgemm(transA, transB, m, n, k, double.CreateTruncating(alpha), (double*)a, lda, (double*)b, ldb, double.CreateTruncating(beta), (double*)c, ldc);
+        }
+        else if (typeof(T) == typeof(float))
+        {
+            Sgemm(transA, transB, m, n, k, float.CreateTruncating(alpha), (float*)a, lda, (float*)b, ldb, float.CreateTruncating(beta), (float*)c, ldc);
+        }
+        else
+        {
+            throw new NotSupportedException($"GEMM of {typeof(T).Name}");
+        }
+    }
+
     /// <summary>The same GEMM with an explicit micro-kernel, so tests can check every kernel this CPU can run.</summary>
     internal static void Gemm<T, TKernel>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
         where T : unmanaged, INumberBase<T>
