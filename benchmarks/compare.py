@@ -16,6 +16,9 @@ import sys
 # Goals of issue 7 (CPU): (family, case predicate) -> minimum ratio.
 GEMM_GOAL = 0.95   # SGEMM at n = 1024, 2048 >= 0.95x OpenBLAS on its native kernels (issue 15)
 KRR_GOAL = 1.3     # KRR outer step >= 1.3x faster than PyTorch-CPU at the FMNIST config
+MKDT_GOAL = 1.0    # MKDT inner step at its reference shape >= 1.0x PyTorch-CPU
+CONV_GOAL = 1.0    # conv2d at every listed shape and direction >= 1.0x PyTorch-CPU
+CHOLESKY_GOAL = 0.9  # f64 Cholesky factor at m = 1000, 2000 >= 0.9x dpotrf (PyTorch's LAPACK: OpenBLAS, native kernels)
 
 KRR_PHASES = {  # C# method -> phase name of krr_outer.py
     "OuterStep": "outer step", "EmbedReal": "embed real (no grad)", "EmbedSynthetic": "embed synthetic (recorded)",
@@ -103,16 +106,16 @@ def main(out):
             tt = torch_gemm[shape]["median_ms"] * 1e6
             add(label, "GFLOP/s", fl / ours[shape], fl / tt, "PyTorch", ours[shape], tt)
 
-    # conv2d: join on (case, phase); version 2 (ImagesPerGemm=auto) against PyTorch, and
-    # version 2 against version 1 (ImagesPerGemm=1) of the same run in a table of its own.
+    # conv2d: join on (case, phase); version 3 (the default) against PyTorch, and version 3
+    # against version 2 (Version=2: im2col written out) of the same run in a table of its own.
     pt = load(os.path.join(out, "pt-conv.json"))
     conv = bdn(out, "conv")
-    v1 = {(p.get("Case"), title): t for m, title, p, t in conv if p.get("ImagesPerGemm") == "1"}
+    v1 = {(p.get("Case"), title): t for m, title, p, t in conv if p.get("Version") == "2"}
     versions = []
     if pt:
         ref = {(r["case"], r["phase"]): r for r in pt["results"]}
         for m, title, p, t in conv:
-            if p.get("ImagesPerGemm", "auto") != "auto":
+            if p.get("Version", "3") != "3":
                 continue
             r = ref.get((p.get("Case"), title))
             if r and (p.get("Case"), title) in v1:
@@ -121,7 +124,7 @@ def main(out):
             if r:
                 fl = 2.0 * r["batch"] * r["cout"] * r["size"] ** 2 * r["cin"] * 9
                 tt = r["median_ms"] * 1e6
-                add(f"conv2d {p['Case']} {r['layer']} b{r['batch']} {title}", "GFLOP/s", fl / t, fl / tt, "PyTorch", t, tt)
+                add(f"conv2d {p['Case']} {r['layer']} b{r['batch']} {title}", "GFLOP/s", fl / t, fl / tt, "PyTorch", t, tt, CONV_GOAL)
 
     # batch / group norm: join on (case, phase).
     pt = load(os.path.join(out, "pt-norm.json"))
@@ -147,7 +150,8 @@ def main(out):
                 mm = int(p["M"])
                 fl = mm ** 3 / 3 + (2 * mm * mm * r["d"] if "solve" in title else 0)
                 tt = r["median_ms"] * 1e6
-                add(f"cholesky f64 m={mm} {title}" + (f" (d={r['d']})" if "solve" in title else ""), "GFLOP/s", fl / t, fl / tt, "PyTorch", t, tt)
+                goal = CHOLESKY_GOAL if mm in (1000, 2000) and "solve" not in title else None
+                add(f"cholesky f64 m={mm} {title}" + (f" (d={r['d']})" if "solve" in title else ""), "GFLOP/s", fl / t, fl / tt, "PyTorch", t, tt, goal)
 
     # KRR outer step and its phases: join on (config, phase); ms, plus the derived ConvNet backward.
     pt = load(os.path.join(out, "pt-krr.json"))
@@ -167,7 +171,7 @@ def main(out):
                     goal = KRR_GOAL if (config, phase) == ("fmnist", "outer step") else None
                     add(f"KRR {config} ({desc}) {phase}", "ms", t / 1e6, tt / 1e6, "PyTorch", t, tt, goal)
             old = {}
-            for m2, title2, p2, t2 in bdn(out, "krr-v1"):
+            for m2, title2, p2, t2 in bdn(out, "krr-v2"):
                 if p2["Config"] == config:
                     old[KRR_PHASES.get(m2, title2)] = t2
             for phase in KRR_PHASES.values():
@@ -180,6 +184,16 @@ def main(out):
                 if t > 0 and tt > 0:
                     add(f"KRR {config} ConvNet backward to X_s (derived: outer gradients − the 3 phases above)", "ms",
                         t / 1e6, tt / 1e6, "PyTorch", t, tt)
+
+    # MKDT inner step at the reference shape: `rawdistill bench mkdt-step` and mkdt_step.py, rows in
+    # the same order (recorded step; recorded step + its VJP), medians in ms.
+    rd, pt = load(os.path.join(out, "rd-mkdt.json")), load(os.path.join(out, "pt-mkdt.json"))
+    if rd and pt:
+        names = ["recorded inner step (forward + createGraph ∇θ)", "recorded step + its VJP to θ, X, Y, η"]
+        for name, a, b in zip(names, rd["rows"][:2], pt["rows"][:2]):
+            goal = MKDT_GOAL if name == names[0] else None
+            add(f"MKDT reference ({rd['shapes']['Width']}×{rd['shapes']['Depth']} IN, m={rd['shapes']['Images']}, batch {rd['shapes']['Batch']}) {name}",
+                "ms", a["ms"], b["ms"], "PyTorch", a["ms"], b["ms"], goal)
 
     env = {}
     for name in ("krr", "conv", "norm", "cholesky", "gemm"):
@@ -200,9 +214,9 @@ def main(out):
         print(f"| {case} | {unit} | {a:.1f} | {b:.1f} | {against} | {r:.2f} | {goal} |")
     if versions:
         print()
-        print("conv2d version 2 (images batched per GEMM) against version 1 (one image per GEMM), same run:")
+        print("conv2d version 3 (operand packed from the images) against version 2 (im2col written out), same run:")
         print()
-        print("| case | version 1 | version 2 | speed-up |")
+        print("| case | version 2 | version 3 | speed-up |")
         print("| --- | ---: | ---: | ---: |")
         for case, a, b in versions:
             print(f"| {case} | {a:.2f} | {b:.2f} | {b / a:.2f} |")

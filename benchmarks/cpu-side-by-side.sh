@@ -23,11 +23,12 @@ cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-bench-out}")
 shift || true
 families=("$@")
-[ ${#families[@]} -eq 0 ] && families=(gemm conv norm cholesky krr krr-v1)
+[ ${#families[@]} -eq 0 ] && families=(gemm conv norm cholesky krr krr-v2 mkdt)
 threads=2
 py=/usr/bin/python3   # Debian's interpreter: the one python3-torch installs into
 mkdir -p "$out"
 dotnet build benchmarks/RawDistill.Benchmarks -c Release -v q -nologo >/dev/null
+dotnet build src/RawDistill.Cli -c Release -v q -nologo >/dev/null   # the mkdt family's `rawdistill bench mkdt-step`
 ref() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
 bdn() {
   # bdn [--ref] CLASS[.METHOD] NAME; --ref: a reference (OpenBLAS) run, on its native kernels.
@@ -56,7 +57,11 @@ for f in "${families[@]}"; do
     norm)     bdn NormBenchmarks norm;         pt norm.py --reps 7 --json "$out/pt-norm.json" ;;
     cholesky) bdn CholeskyBenchmarks cholesky; pt cholesky.py --reps 7 --json "$out/pt-cholesky.json" ;;
     krr)      bdn KrrOuterStepBenchmarks krr;  pt krr_outer.py --warmup 1 --reps 5 --json "$out/pt-krr.json" ;;
-    krr-v1)   RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM=1 bdn KrrOuterStepBenchmarks krr-v1 ;;
+    krr-v2)   RAWDISTILL_BENCH_CONV_VERSION=2 bdn KrrOuterStepBenchmarks krr-v2 ;;
+    mkdt)     dotnet src/RawDistill.Cli/bin/Release/net10.0/rawdistill.dll bench --device cpu --config reference --reps 3 --unroll 0 \
+                --json "$out/rd-mkdt.json" mkdt-step >"$out/rd-mkdt.log" 2>&1 || { echo "rawdistill bench mkdt-step failed, see $out/rd-mkdt.log" >&2; exit 1; }
+              grep '^|' "$out/rd-mkdt.log" || true
+              pt mkdt_step.py --reps 3 --unroll 0 --json "$out/pt-mkdt.json" ;;
     *) echo "unknown family $f" >&2; exit 2 ;;
   esac
 done
