@@ -65,7 +65,10 @@ public static class CliApp
             h.Copyright = "";
             h.AddDashesToOption = true;
             h.AddEnumValuesToHelpText = true;
-            return HelpText.DefaultParsingErrorsHandler(result, h);
+            h = HelpText.DefaultParsingErrorsHandler(result, h);
+            // The verb's examples as typed: `rawdistill teacher train --out …` (HelpExamples says why not [Usage]).
+            h.AddPreOptionsLines(HelpExamples.Lines(result.TypeInfo.Current));
+            return h;
         }, e => e, verbsIndex: true);
         bool isHelp = errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError);
         (isHelp ? Console.Out : Console.Error).WriteLine(help);

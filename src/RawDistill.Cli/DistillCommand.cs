@@ -112,7 +112,6 @@ public sealed partial class DistillOptions : EvaluationFlags
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("The main job: teacher (cached), KRR-ST on the embedded Fashion-MNIST subset, evaluation vs baselines", SkipDefaults, new DistillOptions()),

@@ -47,7 +47,6 @@ public sealed class EvalOptions : EvaluationFlags
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Evaluate the main job's set with the cached teacher", SkipDefaults, new EvalOptions { Distilled = "runs/krr-st/distilled.safetensors", Teacher = "teacher.safetensors" }),

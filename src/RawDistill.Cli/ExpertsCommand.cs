@@ -62,7 +62,6 @@ public sealed class ExpertsOptions
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Train the CPU preset's experts for the embedded data", SkipDefaults, new ExpertsOptions { Action = "train" }),

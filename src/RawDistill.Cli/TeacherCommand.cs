@@ -112,7 +112,6 @@ public sealed class TeacherOptions
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Train the default teacher on the embedded Fashion-MNIST subset", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
@@ -181,7 +180,10 @@ public static class TeacherCommand
         BarlowTwinsTrainer trainer;
         if (o.Resume)
         {
-            if (!File.Exists(checkpoint)) throw new CliException($"--resume: no checkpoint at {checkpoint} (give --checkpoint or the --out of the interrupted run)");
+            if (!File.Exists(checkpoint))
+                throw new CliException(File.Exists(output)
+                    ? $"--resume: {output} is a finished teacher (its checkpoint {checkpoint} is removed once the teacher is written); nothing to continue"
+                    : $"--resume: no checkpoint at {checkpoint} (give --checkpoint or the --out of the interrupted run)");
             try
             {
                 trainer = BarlowTwinsTrainer.LoadCheckpoint(checkpoint, backend);
@@ -254,7 +256,9 @@ public static class TeacherCommand
             var losses = trainer.EpochLosses;
             Console.Error.WriteLine($"epoch losses: {string.Join(", ", losses.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}");
             trainer.SaveTeacher(output);
-            Console.WriteLine($"wrote teacher {output} ({trainer.EncoderConfig.Arch}, {trainer.Encoder.FeatureDim}-d, {trainer.CompletedEpochs} epochs, final loss {losses[^1]:F3}) in {Format(clock.Elapsed)}; checkpoint {checkpoint}");
+            // A finished teacher needs no checkpoint (a resume would have nothing to do), and it is as large as the model and optimizer state.
+            File.Delete(checkpoint);
+            Console.WriteLine($"wrote teacher {output} ({trainer.EncoderConfig.Arch}, {trainer.Encoder.FeatureDim}-d, {trainer.CompletedEpochs} epochs, final loss {losses[^1]:F3}) in {Format(clock.Elapsed)}");
         }
         return 0;
     }
