@@ -45,6 +45,9 @@ public sealed class EvalOptions : EvaluationFlags
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
+    [Option("quiet", HelpText = "No progress display: the results of each cell and the summary only.")]
+    public bool Quiet { get; set; }
+
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
     public static IEnumerable<Example> Examples =>
@@ -93,6 +96,12 @@ public static class EvalCommand
         }
         using var _ = folder;
         var splits = DistillCommand.LoadData(o.Data);
+        if (splits.Test is { HasLabels: true } && splits.Train.HasLabels)
+        {
+            var plan = new WorkPlan();
+            DistillCommand.AddEvaluation(plan, settings, set.Count, splits);
+            DistillCommand.Print(plan, backend);
+        }
         DistillCommand.Evaluate(set, teacher, o.Teacher, hash, splits, o.Data, settings,
             outDir, backend, total, $"Distilled set `{o.Distilled}` ({set.Method.Title()}, config `{set.ConfigJson}`).\n" +
             (mismatch.Length > 0 ? $"**{mismatch}**\n" : ""));
