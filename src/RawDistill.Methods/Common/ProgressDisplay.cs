@@ -72,9 +72,6 @@ public sealed class ProgressDisplay : IDisposable
         return new Restore(() => Console.Value = previous);
     }
 
-    /// <summary>Whether the command asked for quiet output (<see cref="UseConsole"/>).</summary>
-    public static bool Quiet => Console.Value?.Mode == ProgressMode.Quiet;
-
     /// <summary>
     /// A display for <paramref name="total"/> units of <paramref name="phase"/>, <paramref name="done"/>
     /// of them done already (a resume): on the console when the command set one up, else
