@@ -18,15 +18,19 @@ public static class BenchJobs
     public static bool InProcess => Environment.GetEnvironmentVariable("RAWDISTILL_BENCH_INPROCESS") == "1";
 
     /// <summary>
-    /// Applies <c>RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM=1</c> (conv2d version 1, one image per
-    /// GEMM, for before/after runs of whole models); called by each benchmark's setup, so it holds
-    /// in-process and in BenchmarkDotNet's child processes alike. Returns the cap in force.
+    /// Applies <c>RAWDISTILL_BENCH_CONV_VERSION</c> = 1 | 2 | 3 (default 3, the backend's; see
+    /// ConvVersions) for before/after runs of whole models; called by each benchmark's setup, so
+    /// it holds in-process and in BenchmarkDotNet's child processes alike. Returns the version in force.
     /// </summary>
     public static int ApplyConvSetting()
     {
-        var v = Environment.GetEnvironmentVariable("RAWDISTILL_BENCH_CONV_IMAGES_PER_GEMM");
-        CpuBackend.MaxImagesPerGemm = string.IsNullOrEmpty(v) ? int.MaxValue : int.Parse(v, System.Globalization.CultureInfo.InvariantCulture);
-        return CpuBackend.MaxImagesPerGemm;
+        var v = Environment.GetEnvironmentVariable("RAWDISTILL_BENCH_CONV_VERSION");
+        int version = string.IsNullOrEmpty(v) ? 3 : int.Parse(v, System.Globalization.CultureInfo.InvariantCulture);
+        if (version is < 1 or > 3) throw new ArgumentException($"RAWDISTILL_BENCH_CONV_VERSION: 1, 2 or 3, got '{v}'");
+        CpuBackend.MaxImagesPerGemm = version == 1 ? 1 : int.MaxValue;
+        CpuBackend.ImplicitIm2ColDefault = version == 3;
+        CpuBackend.SerialGemmsPerGroup = version == 3;
+        return version;
     }
 
     /// <summary>One launch, <paramref name="warmup"/> warm-up and <paramref name="iterations"/> measured iterations.</summary>

@@ -27,15 +27,19 @@ public class ConvBenchmarks
 
     public static IEnumerable<string> Cases => KrrShapes.Conv.Select(s => s.Id);
 
-    /// <summary>"auto": the backend's choice of images per GEMM (version 2); "1": one image per GEMM (version 1), for before/after in one run.</summary>
-    [Params("auto", "1")]
-    public string ImagesPerGemm { get; set; } = "auto";
+    /// <summary>
+    /// "3": the backend's default (operand packed from the images, image-group GEMMs on their
+    /// thread); "2": the im2col matrix written out, GEMMs forking on their own — before/after in one run.
+    /// </summary>
+    [Params("3", "2")]
+    public string Version { get; set; } = "3";
 
     [GlobalSetup]
     public void Setup()
     {
         CpuGemm.MaxThreads = GemmBenchmarks.Threads;
-        CpuBackend.MaxImagesPerGemm = ImagesPerGemm == "auto" ? int.MaxValue : int.Parse(ImagesPerGemm, System.Globalization.CultureInfo.InvariantCulture);
+        CpuBackend.SerialGemmsPerGroup = Version == "3";
+        CpuBackend.ImplicitIm2ColDefault = Version == "3";
         var s = KrrShapes.ConvById(Case);
         geometry = new Conv2dGeometry(s.Batch, s.Cin, s.Size, s.Size, s.Cout, 3, 3, 1, 1, 1, 1, 1);
         var rng = new Generator(7);
@@ -51,7 +55,8 @@ public class ConvBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        CpuBackend.MaxImagesPerGemm = int.MaxValue;
+        CpuBackend.SerialGemmsPerGroup = true;
+        CpuBackend.ImplicitIm2ColDefault = true;
         foreach (var t in new[] { x, w, b, y, dy, dx, dw }) t?.Dispose();
     }
 

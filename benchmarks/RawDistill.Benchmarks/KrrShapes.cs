@@ -18,6 +18,8 @@ public sealed record ConvShape(string Id, int Batch, int Cin, int Cout, int Size
 /// 28×28×1 Fashion-MNIST, at the real batch B = 256.</item>
 /// <item>cifar-*: the reference ConvNet-128-256-512-BN on 32×32×3, at batch 64 (the batch of the
 /// earlier `rawdistill bench conv` runs; the reference's B = 1024 would only scale the time).</item>
+/// <item>mkdt-*: MKDT's CIFAR student (ConvNet-128 ×3, instance norm) on 32×32×3 at its batch 256:
+/// the convolutions its unrolled inner steps repeat N times per outer iteration.</item>
 /// </list>
 /// </summary>
 public static class KrrShapes
@@ -30,6 +32,9 @@ public static class KrrShapes
         new("cifar-L1", 64, 3, 128, 32),
         new("cifar-L2", 64, 128, 256, 16),
         new("cifar-L3", 64, 256, 512, 8),
+        new("mkdt-L1", 256, 3, 128, 32),
+        new("mkdt-L2", 256, 128, 128, 16),
+        new("mkdt-L3", 256, 128, 128, 8),
     ];
 
     public static ConvShape ConvById(string id) => Conv.FirstOrDefault(s => s.Id == id) ?? throw new ArgumentException($"unknown conv case {id}");

@@ -6,6 +6,7 @@ compare.py joins the C# and PyTorch results on these names and checks the shapes
 # name -> (batch, Cin, Cout, H=W) of one 3x3 / stride 1 / pad 1 convolution with bias.
 #   fmnist-*: the CPU default KRR-ST config, ConvNet 32-64-128 on 28x28x1 at the real batch B = 256
 #   cifar-*:  the reference ConvNet-128-256-512-BN on 32x32x3, batch 64
+#   mkdt-*:   MKDT's CIFAR student, ConvNet-128 x3 (instance norm) on 32x32x3, batch 256
 CONV = {
     "fmnist-L1": (256, 1, 32, 28),
     "fmnist-L2": (256, 32, 64, 14),
@@ -13,6 +14,9 @@ CONV = {
     "cifar-L1": (64, 3, 128, 32),
     "cifar-L2": (64, 128, 256, 16),
     "cifar-L3": (64, 256, 512, 8),
+    "mkdt-L1": (256, 3, 128, 32),
+    "mkdt-L2": (256, 128, 128, 16),
+    "mkdt-L3": (256, 128, 128, 8),
 }
 
 # Norm benchmarks normalize the output of these conv cases (N x Cout x H x W).

@@ -119,6 +119,7 @@ public sealed partial class DistillOptions : EvaluationFlags
         new Example("The reference CIFAR-100 settings with a given teacher", SkipDefaults, new DistillOptions { Data = "cifar100:/data/cifar-100-binary", Preset = "cifar100", Teacher = "r18.safetensors", Out = "runs/c100" }),
         new Example("Reproduce the reference code's pool behaviour", SkipDefaults, new DistillOptions { PoolReset = "legacy" }),
         new Example("Continue an interrupted run", SkipDefaults, new DistillOptions { Resume = "runs/krr-st" }),
+        new Example("Two distillation seeds (runs/s/seed-0, seed-1) and one joint evaluation: 2 × 3 paired seeds", SkipDefaults, new DistillOptions { Out = "runs/s", DistillSeeds = 2 }),
     ];
 }
 
@@ -150,6 +151,7 @@ public static partial class DistillCommand
                 throw new CliException($"--resume {o.Resume}: {e.Message}");
             }
         }
+        if (o.DistillSeeds != 1) return RunSeeds(o, method);
         if (method == DistillMethod.Mkdt) return RunMkdt(o);
         var total = Stopwatch.StartNew();
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
@@ -251,7 +253,7 @@ public static partial class DistillCommand
         int epochs = o.EvalEpochs ?? (o.Preset.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? 100 : 1000);
         string protocol = o.EvalProtocol ?? (method == DistillMethod.Mkdt ? "mkdt" : "krr-st");
         string baselines = o.Baselines ?? (method == DistillMethod.Mkdt ? "random-kd,init,none,teacher" : "random-kd,none,teacher");
-        var e = new EvalSettings(o.EvalSeeds, protocol, epochs, o.Fractions, baselines, o.FullDataEpochs, o.FineTuneEpochs, o.FineTuneFractions, o.Archs, o.Probe);
+        var e = EvalSettings.Of(o, o.EvalSeeds, protocol, epochs, o.Fractions, baselines);
         e.Validate();
         return e;
     }
@@ -263,23 +265,37 @@ public static partial class DistillCommand
     /// </summary>
     internal static void Evaluate(DistilledSet set, Teacher teacher, string teacherPath, string hash,
         DataSplits splits, string dataSpec, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble,
-        float[]? teacherTargets = null)
+        float[]? teacherTargets = null) =>
+        Evaluate([set], teacher, teacherPath, hash, EvalDatasets.Same(splits, dataSpec), settings, outDir, backend, total, extraPreamble, teacherTargets);
+
+    /// <summary>
+    /// Evaluates one or several distilled sets of one method (distillation seeds) against the
+    /// baselines drawn from the source of <paramref name="data"/>, on its downstream dataset
+    /// (<see cref="DistilledSetEvaluation"/>); prints the table and the verdict, and says where
+    /// the report is. <paramref name="imageDir"/> is the folder of the image grids relative to
+    /// <paramref name="outDir"/> ("" when they are beside the report).
+    /// </summary>
+    internal static void Evaluate(IReadOnlyList<DistilledSet> sets, Teacher teacher, string teacherPath, string hash,
+        EvalDatasets data, EvalSettings settings, string outDir, IBackend backend, Stopwatch total, string extraPreamble,
+        float[]? teacherTargets = null, string imageDir = "")
     {
-        if (splits.Test is not { HasLabels: true } || !splits.Train.HasLabels)
+        if (data.Downstream.Test is not { HasLabels: true } || !data.Downstream.Train.HasLabels)
         {
-            Console.Error.WriteLine($"{dataSpec}: no labelled train/test splits; skipping the evaluation");
+            Console.Error.WriteLine($"{data.DownstreamSpec}: no labelled train/test splits; skipping the evaluation");
             return;
         }
+        var set = sets[0];
         var plan = settings.Plan(set.Net.ToConvNet());
+        string Img(string file) => imageDir.Length == 0 ? file : imageDir.TrimEnd('/') + "/" + file;
         string preamble = extraPreamble.TrimEnd() + $" Encoders pre-trained for evaluation use the ConvNet's {set.Net.Norm} norm.\n\n" +
             (set.Method == DistillMethod.Mkdt
-                ? $"![distilled]({Methods.Mkdt.MkdtRun.GridFile}) ![initial]({Methods.Mkdt.MkdtRun.InitialGridFile}) ![loss]({Methods.Mkdt.MkdtRun.LossPlotFile})\n"
-                : $"![distilled]({KrrStRun.GridFile}) ![random]({KrrStRun.RandomGridFile}) ![loss]({KrrStRun.LossPlotFile})\n");
+                ? $"![distilled]({Img(Methods.Mkdt.MkdtRun.GridFile)}) ![initial]({Img(Methods.Mkdt.MkdtRun.InitialGridFile)}) ![loss]({Img(Methods.Mkdt.MkdtRun.LossPlotFile)})\n"
+                : $"![distilled]({Img(KrrStRun.GridFile)}) ![random]({Img(KrrStRun.RandomGridFile)}) ![loss]({Img(KrrStRun.LossPlotFile)})\n");
         List<EvalResult> results;
         try
         {
-            var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, splits.Train, log: Console.Error.WriteLine);
-            results = DistilledSetEvaluation.Run(set, teacher, teacherPath, hash, splits, dataSpec, plan, outDir, backend,
+            var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, data.Source.Train, log: Console.Error.WriteLine);
+            results = DistilledSetEvaluation.Run(sets, teacher, teacherPath, hash, data, plan, outDir, backend,
                 Console.Error.WriteLine, preamble, targets);
         }
         catch (ArgumentException e)
@@ -287,7 +303,7 @@ public static partial class DistillCommand
             throw new CliException(e.Message);
         }
         Console.WriteLine(PretrainEvaluation.Table(results));
-        string headline = EvalReport.Headline(results);
+        string headline = EvalReport.Headline(results, new SeedBlocks(sets.Count, plan.Seeds));
         if (headline.Length > 0) Console.WriteLine(headline);
         Console.WriteLine($"report: {Path.Combine(outDir, "report.md")}  (total {ProgressDisplay.Format(total.Elapsed)})");
     }

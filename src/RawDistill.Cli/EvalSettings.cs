@@ -13,13 +13,19 @@ using RawDistill.Nn.Models;
 /// <param name="Fractions">Label fractions of the linear probe (text of the flag).</param>
 /// <param name="Baselines">Comma-separated baselines of <see cref="DistilledSetEvaluation.KnownBaselines"/> (random = random-kd).</param>
 /// <param name="FullDataEpochs">Pre-training epochs of the full-data baseline (it sees every image each epoch).</param>
-/// <param name="FineTuneEpochs">Fine-tuning epochs; 0 = no fine-tuning.</param>
+/// <param name="FineTuneEpochs">Fine-tuning passes over the labelled subset; 0 = not by epochs.</param>
 /// <param name="FineTuneFractions">Label fractions of the fine-tuning (text of the flag).</param>
 /// <param name="Archs">Comma-separated architectures to pre-train and evaluate: convnet (the distillation ConvNet) and zoo names.</param>
 /// <param name="Probe">ours | mkdt | both.</param>
+/// <param name="FineTuneSteps">Fine-tuning SGD steps; 0 = not by steps.</param>
+/// <param name="FineTuneReference">Fine-tune with the KRR-ST reference recipe (its step count) when neither steps nor epochs are given.</param>
 internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, string Fractions, string Baselines, int FullDataEpochs,
-    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet", string Probe = "ours")
+    int FineTuneEpochs, string FineTuneFractions, string Archs = "convnet", string Probe = "ours", int FineTuneSteps = 0, bool FineTuneReference = false)
 {
+    /// <summary>The settings of the shared flags of `distill` and `eval`.</summary>
+    public static EvalSettings Of(EvaluationFlags f, int seeds, string protocol, int epochs, string fractions, string baselines) =>
+        new(seeds, protocol, epochs, fractions, baselines, f.FullDataEpochs, f.FineTuneEpochs, f.FineTuneFractions, f.Archs, f.Probe, f.FineTuneSteps, f.FineTune);
+
     /// <summary>The linear probes to run, by protocol name.</summary>
     public IReadOnlyList<(string Protocol, LinearProbeOptions Options)> Probes() => Probe.ToLowerInvariant() switch
     {
@@ -66,11 +72,19 @@ internal sealed record EvalSettings(int Seeds, string Protocol, int Epochs, stri
         return known.Where(asked.Contains).ToList();
     }
 
-    /// <summary>Fine-tuning options, or null when it is off.</summary>
+    /// <summary>
+    /// Fine-tuning options, or null when it is off: --finetune-steps N steps, --finetune-epochs N
+    /// passes, else with --finetune the reference's step count (the rows say which:
+    /// <see cref="FineTuneOptions.ProtocolName"/>).
+    /// </summary>
     public FineTuneOptions? FineTune()
     {
         if (FineTuneEpochs < 0) throw new CliException("--finetune-epochs: expected 0 (off) or a positive count");
-        return FineTuneEpochs == 0 ? null : new FineTuneOptions(FineTuneEpochs);
+        if (FineTuneSteps < 0) throw new CliException("--finetune-steps: expected 0 (off) or a positive count");
+        if (FineTuneEpochs > 0 && FineTuneSteps > 0) throw new CliException("--finetune-epochs and --finetune-steps: give one of them");
+        if (FineTuneSteps > 0) return FineTuneOptions.Reference(FineTuneSteps);
+        if (FineTuneEpochs > 0) return new FineTuneOptions(FineTuneEpochs);
+        return FineTuneReference ? FineTuneOptions.Reference() : null;
     }
 
     /// <summary>Throws a <see cref="CliException"/> naming the first invalid flag.</summary>

@@ -48,60 +48,94 @@ public static class DistilledSetEvaluation
     public static string Canonical(string name) => name.ToLowerInvariant() switch { "random" => "random-kd", "highloss" => "init", var n => n };
 
     /// <summary>
-    /// Runs the evaluation of <paramref name="set"/> (x_syn pixels m×C×H×W in [0, 1], y_syn m×d
-    /// teacher-space targets) and writes report.md, results.csv and results.json to
-    /// <paramref name="outDir"/>; returns the
-    /// results. <paramref name="preamble"/> goes into the report (method config, image links);
-    /// <paramref name="trainTargets"/> are the teacher's features of the training split when the
-    /// caller has them (the <c>TeacherTargets</c> cache), else computed here.
+    /// Runs the evaluation of one <paramref name="set"/> on one dataset (source of the baselines
+    /// and downstream task alike): <see cref="Run(IReadOnlyList{DistilledSet}, Teacher, string, string, EvalDatasets, EvaluationPlan, string, IBackend, Action{string}, string, float[])"/>.
     /// </summary>
     public static List<EvalResult> Run(DistilledSet set, Teacher teacher, string teacherPath, string teacherHash,
         DataSplits splits, string dataSpec, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble,
+        float[]? trainTargets = null) =>
+        Run([set], teacher, teacherPath, teacherHash, EvalDatasets.Same(splits, dataSpec), plan, outDir, backend, log, preamble, trainTargets);
+
+    /// <summary>
+    /// Runs the evaluation of <paramref name="distilled"/> — one set, or K sets of the same
+    /// method and config from distillation seeds 0..K−1 (x_syn pixels m×C×H×W in [0, 1], y_syn
+    /// m×d teacher-space targets) — and writes report.md, results.csv and results.json to
+    /// <paramref name="outDir"/>; returns the results. Set i is evaluated on its own block of
+    /// <see cref="EvaluationPlan.Seeds"/> evaluation seeds (<see cref="SeedBlocks"/>); the
+    /// baselines are drawn from the source dataset of <paramref name="data"/> and every row is
+    /// probed and fine-tuned on its downstream dataset, both converted to the set's input shape
+    /// (<see cref="EvalDatasets.Fit"/>). <paramref name="preamble"/> goes into the report (method
+    /// config, image links); <paramref name="trainTargets"/> are the teacher's features of the
+    /// source's training split when the caller has them (the <c>TeacherTargets</c> cache), else
+    /// computed here.
+    /// </summary>
+    public static List<EvalResult> Run(IReadOnlyList<DistilledSet> distilled, Teacher teacher, string teacherPath, string teacherHash,
+        EvalDatasets data, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble,
         float[]? trainTargets = null)
     {
-        if (splits.Test is not { HasLabels: true } test || !splits.Train.HasLabels)
-            throw new ArgumentException($"{dataSpec}: no labelled train/test splits to evaluate on");
-        string method = set.Method.Title();
-        float[] xs = set.X, ys = set.Y;
-        var real = teacher.Fit(splits.Train);
-        var testFit = teacher.Fit(test);
-        int d = teacher.FeatureDim, m = xs.Length / real.ImageSize;
-        if (m == 0 || m * real.ImageSize != xs.Length || ys.Length != m * d)
-            throw new ArgumentException($"the distilled set ({xs.Length} pixels, {ys.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
-        if (m > real.Count) throw new ArgumentException($"the distilled set has {m} images, more than the {real.Count} real images the baselines are drawn from");
+        if (distilled.Count == 0) throw new ArgumentException("no distilled set to evaluate");
+        if (data.Downstream.Test is not { HasLabels: true } downTest || !data.Downstream.Train.HasLabels)
+            throw new ArgumentException($"{data.DownstreamSpec}: no labelled train/test splits to evaluate on");
+        var first = distilled[0];
+        for (int i = 1; i < distilled.Count; i++)
+        {
+            var s = distilled[i];
+            if (s.Method != first.Method || s.X.Length != first.X.Length || s.Y.Length != first.Y.Length || s.Net.ToJson() != first.Net.ToJson())
+                throw new ArgumentException($"distilled set {i + 1} ({s.Method.Title()}, {s.X.Length} pixels, {s.Y.Length} targets, net {s.Net.ToJson()}) is not of the method and shape of set 1 " +
+                    $"({first.Method.Title()}, {first.X.Length} pixels, {first.Y.Length} targets, net {first.Net.ToJson()}); a list of sets is one method and config at several distillation seeds");
+            if (s.TeacherHash.Length > 0 && first.TeacherHash.Length > 0 && s.TeacherHash != first.TeacherHash)
+                throw new ArgumentException($"distilled set {i + 1} was distilled with another teacher (sha256 {s.TeacherHash[..Math.Min(12, s.TeacherHash.Length)]}…) than set 1 ({first.TeacherHash[..Math.Min(12, first.TeacherHash.Length)]}…)");
+        }
+        string method = first.Method.Title();
+        int channels = first.Net.Channels, size = first.Net.Size;
+        if (teacher.Config.Channels != channels || teacher.Config.Size != size)
+            throw new ArgumentException($"the distilled set's images are {channels}×{size}×{size} but the teacher takes {teacher.Config.Channels}×{teacher.Config.Size}×{teacher.Config.Size}");
+        var real = EvalDatasets.Fit(data.Source.Train, channels, size);
+        var downTrain = EvalDatasets.Fit(data.Downstream.Train, channels, size);
+        var testFit = EvalDatasets.Fit(downTest, channels, size);
+        int d = teacher.FeatureDim, m = first.X.Length / real.ImageSize;
+        if (m == 0 || m * real.ImageSize != first.X.Length || first.Y.Length != m * d)
+            throw new ArgumentException($"the distilled set ({first.X.Length} pixels, {first.Y.Length} targets) does not fit {real.Channels}×{real.Height}×{real.Width} images and the teacher's {d}-d targets");
+        if (m > real.Count) throw new ArgumentException($"the distilled set has {m} images, more than the {real.Count} real images of {data.SourceSpec} the baselines are drawn from");
+        var blocks = new SeedBlocks(distilled.Count, plan.Seeds);
+        DistilledSet SetAt(ulong seed) => distilled[blocks.SetOf(seed)];
         var clock = Stopwatch.StartNew();
         var targets = trainTargets ?? teacher.Embed(real);
         if (targets.Length != (long)real.Count * d) throw new ArgumentException($"teacher targets: {targets.Length} values for {real.Count} images of {d} dims");
         var testTargets = teacher.Embed(testFit);
-        log($"teacher targets: {real.Count} training and {testFit.Count} test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
+        log($"teacher targets: {real.Count} source training and {testFit.Count} downstream test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
         var protocol = plan.Protocol;
         var sets = new List<EvalSetSource>();
         var notes = new List<string>();
-        if (plan.MkdtProtocol && set.Eta is { } eta)
+        string several = distilled.Count > 1 ? $"; {distilled.Count} sets from distillation seeds 0..{distilled.Count - 1}, set i on evaluation seeds i·{plan.Seeds} … i·{plan.Seeds}+{plan.Seeds - 1}" : "";
+        if (plan.MkdtProtocol && distilled.All(s => s.Eta != null))
         {
             // The MKDT reference pre-trains an MKDT set at its learned η; the baselines have none and use the protocol's rate.
             // Both rows, so the comparison at equal learning rates is in the table too.
-            sets.Add(new($"{method} distilled (lr η = {eta:G3})", _ => (xs, ys), protocol with { Lr = eta })
+            string etas = string.Join(", ", distilled.Select(s => s.Eta!.Value.ToString("G4", CultureInfo.InvariantCulture)));
+            string etaName = distilled.Count == 1 ? $"lr η = {first.Eta!.Value:G3}" : "lr η learned per set";
+            sets.Add(new($"{method} distilled ({etaName})", seed => (SetAt(seed).X, SetAt(seed).Y))
             {
                 Role = EvalRole.Candidate,
-                Description = $"the set under test ({m} images and learned targets) pre-trained at its learned step size η = {eta:G4}, as the MKDT reference does.",
+                OptionsFor = seed => protocol with { Lr = SetAt(seed).Eta!.Value },
+                Description = $"the set under test ({m} images and learned targets) pre-trained at its learned step size η = {etas}, as the MKDT reference does{several}.",
             });
-            sets.Add(new($"{method} distilled (lr {protocol.Lr:G3})", _ => (xs, ys))
+            sets.Add(new($"{method} distilled (lr {protocol.Lr:G3})", seed => (SetAt(seed).X, SetAt(seed).Y))
             {
                 Role = EvalRole.Candidate,
                 Description = $"the same set pre-trained at the baselines' learning rate {protocol.Lr:G3}: the comparison at equal rates.",
             });
-            notes.Add($"the MKDT protocol pre-trains the distilled set at its learned η = {eta:G4} (the reference) and at {protocol.Lr:G3} like the baselines");
+            notes.Add($"the MKDT protocol pre-trains the distilled set at its learned η = {etas} (the reference) and at {protocol.Lr:G3} like the baselines");
         }
         else
         {
-            sets.Add(new($"{method} distilled", _ => (xs, ys))
+            sets.Add(new($"{method} distilled", seed => (SetAt(seed).X, SetAt(seed).Y))
             {
                 Role = EvalRole.Candidate,
-                Description = $"the set under test: {m} images and their learned targets from {method}.",
+                Description = $"the set under test: {m} images and their learned targets from {method}{several}.",
             });
         }
-        var labels = real.Labels.ToArray();
+        int[]? labels = real.HasLabels ? real.Labels.ToArray() : null;
         foreach (var b in plan.Baselines.Select(Canonical))
         {
             switch (b)
@@ -115,6 +149,7 @@ public static class DistilledSetEvaluation
                     notes.Add("random-kd and random-ce draw a different random subset per seed");
                     break;
                 case "random-ce":
+                    if (labels == null) throw new ArgumentException($"random-ce needs class labels, and the source {data.SourceSpec} has none; drop it from the baselines");
                     var ce = new ClassificationPretrainOptions(protocol.Epochs, Batch: protocol.Batch);
                     sets.Add(new("random-ce (random subset, class labels)", _ => null)
                     {
@@ -129,13 +164,13 @@ public static class DistilledSetEvaluation
                     notes.Add($"random-ce pre-trains {ce} on the same subsets as random-kd");
                     break;
                 case "init":
-                    if (set.InitialIndices.Length == m && set.InitialIndices.All(i => (uint)i < (uint)real.Count))
+                    if (distilled.All(s => s.InitialIndices.Length == m && s.InitialIndices.All(i => (uint)i < (uint)real.Count)))
                     {
-                        var start = set.InitialIndices;
-                        string what = set.Init.Length > 0 ? set.Init : "initial";
-                        sets.Add(new($"init: {what} subset (teacher targets)", _ => Gather(real, targets, start, d, backend))
+                        string what = first.Init.Length > 0 ? first.Init : "initial";
+                        sets.Add(new($"init: {what} subset (teacher targets)", seed => Gather(real, targets, SetAt(seed).InitialIndices, d, backend))
                         {
-                            Description = $"the {m} real images the set started from ({what}), with teacher targets: the paired control — the difference to the distilled set is what distillation changed.",
+                            Description = $"the {m} real images the set started from ({what}), with teacher targets: the paired control — the difference to the distilled set is what distillation changed" +
+                                (distilled.Count > 1 ? "; each evaluation seed takes the starting images of the set evaluated there." : "."),
                         });
                     }
                     else notes.Add("no init baseline: the set does not record the real images it started from");
@@ -178,22 +213,24 @@ public static class DistilledSetEvaluation
                     throw new ArgumentException($"unknown baseline '{b}'; expected one of {string.Join(", ", KnownBaselines)}");
             }
         }
-        var seeds = Enumerable.Range(0, plan.Seeds).Select(s => (ulong)s).ToList();
-        log($"evaluation: {sets.Count} sets × {seeds.Count} seeds × {string.Join(",", plan.Archs.Select(a => a.Name))}, pre-training {protocol}, linear probe at " +
+        var seeds = blocks.Seeds;
+        log($"evaluation: {sets.Count} sets × {seeds.Count} seeds ({blocks.SampleSize}) × {string.Join(",", plan.Archs.Select(a => a.Name))}, pre-training {protocol}, linear probe at " +
             string.Join(",", plan.Fractions.Select(PretrainEvaluation.Pct)) + (plan.FineTune != null ? $", {plan.FineTune} at {string.Join(",", plan.FineTuneFractions.Select(PretrainEvaluation.Pct))}" : ""));
-        var results = PretrainEvaluation.Run(sets, plan.Archs, teacher.Normalization, real, testFit, plan.Fractions, seeds, protocol,
+        var results = PretrainEvaluation.Run(sets, plan.Archs, teacher.Normalization, downTrain, testFit, plan.Fractions, seeds, protocol,
             backend: backend, log: log, fineTune: plan.FineTune, fineTuneFractions: plan.FineTuneFractions, testTargets: testTargets, probes: plan.Probes);
         var probes = plan.Probes ?? [(PretrainEvaluation.LinearProbeProtocol, new LinearProbeOptions())];
         string text =
-            $"Data `{dataSpec}` ({real.Count} training images, {test.Count} test images), m = {m}, teacher `{teacherPath}` (sha256 {teacherHash}).\n" +
+            data.Describe(channels, size) + $" m = {m}, teacher `{teacherPath}` (sha256 {teacherHash}).\n" +
+            $"Seeds: {blocks.Describe()}.\n" +
             preamble.TrimEnd() + "\n" +
             $"Pre-training: {protocol} on {string.Join(", ", plan.Archs.Select(a => a.Name))} with a new {d}-d MSE head; " +
             string.Join("; ", probes.Select(p => p.Protocol == PretrainEvaluation.MkdtProbeProtocol
                 ? "MKDT's probe: raw features, L-BFGS 20 steps, history 100, no line search, + 1e-3‖W‖²"
                 : "linear probe: L-BFGS multinomial logistic regression on standardized features, L2 1e-3")) +
             ", class-agnostic random label subsets shared by every row of a seed" +
-            (plan.FineTune != null ? $"; {plan.FineTune}" : "") + (notes.Count > 0 ? "; " + string.Join("; ", notes.Distinct()) : "") + ".";
-        PretrainEvaluation.WriteReport(outDir, results, $"{method} evaluation", text, sets.Select(s => (s.Name, s.Description)).ToList());
+            (plan.FineTune != null ? $"; {plan.FineTune}" : "") + "; the teacher fit is measured on the downstream test split" +
+            (notes.Count > 0 ? "; " + string.Join("; ", notes.Distinct()) : "") + ".";
+        PretrainEvaluation.WriteReport(outDir, results, $"{method} evaluation", text, sets.Select(s => (s.Name, s.Description)).ToList(), blocks);
         return results;
     }
 

@@ -11,7 +11,9 @@ using System.Text;
 /// <param name="Protocol">Downstream protocol (an accuracy protocol).</param>
 /// <param name="Fraction">Label fraction.</param>
 /// <param name="Interval">Candidate − baseline, paired by seed (accuracy in [0, 1]).</param>
-public sealed record SetComparison(string Candidate, string Baseline, EvalRole BaselineRole, string Arch, string Protocol, double Fraction, PairedInterval Interval);
+/// <param name="Seeds">The evaluation seed of each difference of <paramref name="Interval"/>.</param>
+public sealed record SetComparison(string Candidate, string Baseline, EvalRole BaselineRole, string Arch, string Protocol, double Fraction, PairedInterval Interval,
+    IReadOnlyList<ulong>? Seeds = null);
 
 /// <summary>
 /// The parts of the evaluation report that judge (design page evaluation.md, "Room and
@@ -36,7 +38,7 @@ public static class EvalReport
                 .Select(r => (r.Set, r.Role)).Distinct()
                 .OrderBy(b => b.Role == EvalRole.Reference ? 0 : b.Role == EvalRole.Baseline ? 1 : 2).ToList();
             var columns = accuracy.Where(r => r.Arch == cand.Arch && r.Set == cand.Set).Select(r => (r.Protocol, r.Fraction)).Distinct()
-                .OrderBy(c => c.Protocol == PretrainEvaluation.LinearProbeProtocol ? 0 : c.Protocol == PretrainEvaluation.FitR2Protocol ? 2 : 1).ThenBy(c => c.Fraction).ToList();
+                .OrderBy(c => c.Protocol == PretrainEvaluation.LinearProbeProtocol ? 0 : c.Protocol == PretrainEvaluation.FitR2Protocol ? 2 : 1).ThenBy(c => c.Protocol).ThenBy(c => c.Fraction).ToList();
             foreach (var b in baselines)
                 foreach (var (protocol, fraction) in columns)
                 {
@@ -48,7 +50,7 @@ public static class EvalReport
                     var seeds = a.Keys.Intersect(o.Keys).Order().ToList();
                     if (seeds.Count == 0) continue;
                     var interval = PairedInterval.Of(seeds.Select(s => a[s]).ToList(), seeds.Select(s => o[s]).ToList());
-                    list.Add(new SetComparison(cand.Set, b.Set, b.Role, cand.Arch, protocol, fraction, interval));
+                    list.Add(new SetComparison(cand.Set, b.Set, b.Role, cand.Arch, protocol, fraction, interval, seeds));
                 }
         }
         return list;
@@ -57,9 +59,10 @@ public static class EvalReport
     /// <summary>
     /// One line per (candidate, architecture, protocol) against the reference bar (or, without
     /// one, against each baseline): "beats / ties / loses to" per label fraction, by the 95%
-    /// paired interval. Empty when there is no candidate.
+    /// paired interval. Empty when there is no candidate. With <paramref name="blocks"/> (several
+    /// distilled sets), the closing sentence gives n as distillation seeds × evaluation seeds.
     /// </summary>
-    public static string Headline(IReadOnlyList<EvalResult> results)
+    public static string Headline(IReadOnlyList<EvalResult> results, SeedBlocks? blocks = null)
     {
         var comparisons = Comparisons(results);
         if (comparisons.Count == 0) return "";
@@ -80,26 +83,36 @@ public static class EvalReport
                 $"{v.Key} it at {string.Join(", ", v.Select(c => $"{PretrainEvaluation.Pct(c.Fraction)} ({Format(c)})"))}");
             sb.Append(CultureInfo.InvariantCulture, $"**Verdict** — {g.Key.Candidate} against {g.Key.Baseline}, {g.Key.Protocol} ({g.Key.Arch}): {string.Join("; ", parts)} labels.\n");
         }
+        string over = blocks is { Sets: > 1 } && blocks.Count == seeds ? blocks.Describe() : $"{seeds} seeds that share the label subset and the encoder initialization";
         sb.Append(seeds < 2
             ? "\nOne seed only: no interval can be formed, so nothing is called a win; run at least 3 evaluation seeds.\n"
-            : $"\nDifferences are in accuracy points (in R² for the teacher fit), mean [95% paired t-interval] over {seeds} seeds that share the label subset and the encoder initialization; \"beats\" needs the whole interval above 0.\n");
+            : $"\nDifferences are in accuracy points (in R² for the teacher fit), mean [95% paired t-interval] over {over}; \"beats\" needs the whole interval above 0.\n");
         return sb.ToString();
     }
 
     /// <summary>The interval in accuracy points, or in R² for the teacher fit.</summary>
     static string Format(SetComparison c) => c.Protocol == PretrainEvaluation.FitR2Protocol ? c.Interval.Format(1, "F3") : c.Interval.Format(100);
 
-    /// <summary>Every comparison with its per-seed differences, in points (R² for the teacher fit).</summary>
-    public static string PairedTable(IReadOnlyList<EvalResult> results)
+    /// <summary>
+    /// Every comparison with its per-seed differences, in points (R² for the teacher fit); with
+    /// several distilled sets (<paramref name="blocks"/>), the differences of each set's block of
+    /// seeds are grouped and separated by " / ", so a set that differs from the others shows.
+    /// </summary>
+    public static string PairedTable(IReadOnlyList<EvalResult> results, SeedBlocks? blocks = null)
     {
         var comparisons = Comparisons(results);
         if (comparisons.Count == 0) return "";
-        var sb = new StringBuilder("| candidate | against | arch | protocol | labels | difference [95% interval] | per seed | verdict |\n|---|---|---|---|---:|---:|---|---|\n");
+        bool grouped = blocks is { Sets: > 1 };
+        var sb = new StringBuilder($"| candidate | against | arch | protocol | labels | difference [95% interval] | per seed{(grouped ? " (distilled set 1 / set 2 / …)" : "")} | verdict |\n|---|---|---|---|---:|---:|---|---|\n");
         foreach (var c in comparisons)
         {
             bool fit = c.Protocol == PretrainEvaluation.FitR2Protocol;
-            string perSeed = string.Join(", ", c.Interval.Differences.Select(d => (d >= 0 ? "+" : "−") +
-                (fit ? Math.Abs(d).ToString("F3", CultureInfo.InvariantCulture) : Math.Abs(d * 100).ToString("F2", CultureInfo.InvariantCulture))));
+            string One(double d) => (d >= 0 ? "+" : "−") +
+                (fit ? Math.Abs(d).ToString("F3", CultureInfo.InvariantCulture) : Math.Abs(d * 100).ToString("F2", CultureInfo.InvariantCulture));
+            var diffs = c.Interval.Differences;
+            string perSeed = grouped && c.Seeds is { } seeds && seeds.Count == diffs.Count
+                ? string.Join(" / ", Enumerable.Range(0, diffs.Count).GroupBy(i => blocks!.SetOf(seeds[i])).Select(g => string.Join(", ", g.Select(i => One(diffs[i])))))
+                : string.Join(", ", diffs.Select(One));
             sb.Append(CultureInfo.InvariantCulture,
                 $"| {c.Candidate} | {c.Baseline} | {c.Arch} | {c.Protocol} | {(fit ? "test split" : PretrainEvaluation.Pct(c.Fraction))} | {Format(c)} | {perSeed} | {c.Interval.VerdictWord} |\n");
         }

@@ -12,19 +12,58 @@ using RawDistill.Tensors;
 /// <summary>
 /// Full fine-tuning (design page evaluation.md): a new linear head on the pre-trained
 /// encoder, the whole network trained by cross-entropy with SGD and a cosine schedule,
-/// random crop (zero padding 4) + horizontal flip of every batch.
+/// random crop (zero padding 4) + horizontal flip of every batch. The KRR-ST reference
+/// (its <c>test.py</c> and <c>algorithms/finetune.py</c>) trains
+/// <see cref="ReferenceSteps"/> SGD steps of batch <see cref="ReferenceBatch"/> (lr 0.01,
+/// momentum 0.9, wd 5e-4, cosine over the steps) whatever the labelled set's size; a row
+/// with fewer steps is labelled short (<see cref="ProtocolName"/>).
 /// </summary>
-/// <param name="Epochs">Epochs over the labelled subset.</param>
+/// <param name="Epochs">Passes over the labelled subset when <see cref="Steps"/> is 0.</param>
 /// <param name="Lr">SGD learning rate (cosine-decayed to 0 over all steps).</param>
 /// <param name="Momentum">SGD momentum.</param>
 /// <param name="WeightDecay">SGD weight decay.</param>
-/// <param name="Batch">Minibatch size (the last batch of an epoch may be smaller).</param>
+/// <param name="Batch">Minibatch size (the last batch of a pass may be smaller).</param>
 /// <param name="Augment">Crop + flip of the training batches.</param>
-public sealed record FineTuneOptions(int Epochs, double Lr = 0.01, double Momentum = 0.9, double WeightDecay = 5e-4, int Batch = 256, bool Augment = true)
+public sealed record FineTuneOptions(int Epochs, double Lr = 0.01, double Momentum = 0.9, double WeightDecay = 5e-4, int Batch = FineTuneOptions.ReferenceBatch, bool Augment = true)
 {
+    /// <summary>SGD steps of the KRR-ST reference fine-tuning (CIFAR-10/100, TinyImageNet targets; 5000 only for its small fine-grained sets).</summary>
+    public const int ReferenceSteps = 10000;
+
+    /// <summary>Batch size of the KRR-ST reference fine-tuning.</summary>
+    public const int ReferenceBatch = 128;
+
+    /// <summary>
+    /// When positive, exactly this many SGD steps (passes over the labelled subset repeat,
+    /// reshuffled each time, as the reference's endless loader does) and <see cref="Epochs"/>
+    /// is ignored.
+    /// </summary>
+    public int Steps { get; init; }
+
+    /// <summary>The reference recipe, or <paramref name="steps"/> steps of it.</summary>
+    public static FineTuneOptions Reference(int steps = ReferenceSteps) => new(0) { Steps = steps };
+
+    /// <summary>SGD steps on <paramref name="labelled"/> images.</summary>
+    public long StepsFor(int labelled) => Steps > 0 ? Steps : (long)Epochs * ((labelled + Batch - 1) / Batch);
+
+    /// <summary>
+    /// The protocol name of the cells on <paramref name="labelled"/> images: "fine-tune" at the
+    /// reference's step count and batch, "fine-tune short (N steps; reference 10000)" below it,
+    /// "fine-tune (N steps; reference 10000)" above it (with the batch when it differs).
+    /// </summary>
+    public string ProtocolName(int labelled)
+    {
+        long n = StepsFor(labelled);
+        if (n == ReferenceSteps && Batch == ReferenceBatch) return PretrainEvaluation.FineTuneProtocol;
+        string batch = (n == 1 ? "" : "s") + (Batch == ReferenceBatch ? "" : $" of batch {Batch}");
+        string refBatch = Batch == ReferenceBatch ? "" : $" of batch {ReferenceBatch}";
+        return n < ReferenceSteps
+            ? $"{PretrainEvaluation.FineTuneProtocol} short ({n} step{batch}; reference {ReferenceSteps}{refBatch})"
+            : $"{PretrainEvaluation.FineTuneProtocol} ({n} step{batch}; reference {ReferenceSteps}{refBatch})";
+    }
+
     /// <inheritdoc/>
     public override string ToString() =>
-        $"fine-tuning {Epochs} epochs, SGD lr {Lr} (cosine), momentum {Momentum}, wd {WeightDecay}, batch {Batch}{(Augment ? ", crop+flip" : "")}";
+        $"fine-tuning {(Steps > 0 ? $"{Steps} steps" : $"{Epochs} epochs")} (reference: {ReferenceSteps} steps of batch {ReferenceBatch}), SGD lr {Lr} (cosine), momentum {Momentum}, wd {WeightDecay}, batch {Batch}{(Augment ? ", crop+flip" : "")}";
 }
 
 /// <summary>Fine-tunes a copy of an encoder on labelled images and scores it on a test split.</summary>
@@ -40,17 +79,18 @@ public static class FineTuner
     public static double Run(ImageModel encoder, EvalArchitecture arch, ImageDataset train, ReadOnlySpan<int> labelled, ImageDataset test, NormalizationStats normalization,
         int classes, FineTuneOptions options, ulong seed)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Batch);
         if (labelled.Length == 0) throw new ArgumentException("fine-tuning needs at least one labelled image");
+        long steps = options.StepsFor(labelled.Length);
+        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(options), $"fine-tuning needs positive epochs or steps, got {options.Epochs} epochs, {options.Steps} steps");
         var be = encoder.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
         var root = new Generator(seed).Fork(3);
         using var model = Build(encoder, arch, classes, seed);
         var ps = model.Parameters().ToArray();
-        int n = labelled.Length, perEpoch = (n + options.Batch - 1) / options.Batch;
+        int n = labelled.Length;
         using var sgd = new Sgd(ps, options.Lr, momentum: options.Momentum, weightDecay: options.WeightDecay)
         {
-            Schedule = LrSchedule.Cosine((long)perEpoch * options.Epochs),
+            Schedule = LrSchedule.Cosine(steps),
         };
         var augment = options.Augment ? AugmentPresets.CropFlip(4, normalization) : null;
         var order = root.Fork(2);
@@ -60,10 +100,12 @@ public static class FineTuner
         var batchIdx = new int[Math.Min(options.Batch, n)];
         var batchLabels = new int[batchIdx.Length];
         model.Train();
-        for (int e = 0; e < options.Epochs; e++)
+        // Passes over the labelled images, reshuffled each time, until the step count is reached
+        // (with Epochs, exactly Epochs whole passes).
+        for (long step = 0; step < steps;)
         {
             var perm = order.Permutation(n);
-            for (int start = 0; start < n; start += options.Batch)
+            for (int start = 0; start < n && step < steps; start += options.Batch, step++)
             {
                 int b = Math.Min(options.Batch, n - start);
                 for (int i = 0; i < b; i++)

@@ -39,6 +39,12 @@ public sealed record EvalSetSource(string Name, Func<ulong, (float[] X, float[] 
     /// <summary>What the row is for (default: a baseline).</summary>
     public EvalRole Role { get; init; } = EvalRole.Baseline;
 
+    /// <summary>
+    /// Pre-training options per seed, when they differ by seed (several MKDT sets, each at its
+    /// own learned η); overrides <see cref="EvalSetSource.Options"/>.
+    /// </summary>
+    public Func<ulong, PretrainOptions>? OptionsFor { get; init; }
+
     /// <summary>One or two lines for the report saying what the row is and why it is there.</summary>
     public string Description { get; init; } = "";
 
@@ -100,10 +106,13 @@ public static class PretrainEvaluation
     public const string FitMseProtocol = "teacher-fit MSE";
 
     /// <summary>Whether cells of the protocol are accuracies.</summary>
-    public static bool IsAccuracyProtocol(string protocol) => protocol is LinearProbeProtocol or MkdtProbeProtocol or FineTuneProtocol;
+    public static bool IsAccuracyProtocol(string protocol) => protocol is LinearProbeProtocol or MkdtProbeProtocol || IsFineTune(protocol);
+
+    /// <summary>Whether cells of the protocol are fine-tuning accuracies (at the reference's steps or labelled short: <see cref="FineTuneOptions.ProtocolName"/>).</summary>
+    public static bool IsFineTune(string protocol) => protocol == FineTuneProtocol || protocol.StartsWith(FineTuneProtocol + " ", StringComparison.Ordinal);
 
     /// <summary>Column order of the protocols.</summary>
-    static int ProtocolOrder(string protocol) => protocol switch { LinearProbeProtocol => 0, MkdtProbeProtocol => 1, FineTuneProtocol => 2, FitR2Protocol => 3, _ => 4 };
+    static int ProtocolOrder(string protocol) => protocol switch { LinearProbeProtocol => 0, MkdtProbeProtocol => 1, FitR2Protocol => 3, FitMseProtocol => 4, _ => IsFineTune(protocol) ? 2 : 5 };
 
     /// <summary>
     /// Runs every (set, seed, fraction) cell: linear probe at <paramref name="fractions"/>, and
@@ -164,14 +173,15 @@ public static class PretrainEvaluation
                         if (set.Labelled != null)
                         {
                             var (x, labels) = set.Labelled(seed);
-                            encoder = Pretrainer.RunClassification(arch, x, labels, classes, normalization,
+                            // The source's classes can outnumber the downstream task's (transfer); the head is dropped after pre-training.
+                            encoder = Pretrainer.RunClassification(arch, x, labels, Math.Max(classes, labels.Max() + 1), normalization,
                                 set.LabelledOptions ?? new ClassificationPretrainOptions(options.Epochs), seed, backend);
                         }
                         else
                         {
                             data = set.Make(seed);
                             encoder = data is { } xy
-                                ? Pretrainer.Run(arch, xy.X, xy.Y, normalization, set.Options ?? options, seed, backend)
+                                ? Pretrainer.Run(arch, xy.X, xy.Y, normalization, set.OptionsFor?.Invoke(seed) ?? set.Options ?? options, seed, backend)
                                 : arch.Build(0, new Random.Generator(seed).Fork(1));
                         }
                         using (encoder)
@@ -188,8 +198,9 @@ public static class PretrainEvaluation
                             if (fineTune != null)
                                 foreach (var f in fineTuneFractions ?? fractions)
                                 {
-                                    double acc = FineTuner.Run(encoder, arch, train, LabelledSubset(train.Count, f, seed), test, normalization, classes, fineTune, seed);
-                                    Add(new EvalResult(set.Name, archName, f, seed, acc, FineTuneProtocol, set.Role), $"fine-tune {Pct(f)} {acc * 100:F2}%");
+                                    var ftIdx = LabelledSubset(train.Count, f, seed);
+                                    double acc = FineTuner.Run(encoder, arch, train, ftIdx, test, normalization, classes, fineTune, seed);
+                                    Add(new EvalResult(set.Name, archName, f, seed, acc, fineTune.ProtocolName(ftIdx.Length), set.Role), $"fine-tune {Pct(f)} {acc * 100:F2}%");
                                 }
                         }
                     }
@@ -286,15 +297,16 @@ public static class PretrainEvaluation
     /// <summary>
     /// Writes <c>report.md</c> (a heading, the verdict headline, <paramref name="preamble"/>, the
     /// table, the room each set closes, the paired differences), <c>results.csv</c> and
-    /// <c>results.json</c>; returns the report path.
+    /// <c>results.json</c>; returns the report path. <paramref name="blocks"/> says how the seeds
+    /// split between several distilled sets (<see cref="SeedBlocks"/>), when there are several.
     /// </summary>
     public static string WriteReport(string dir, IReadOnlyList<EvalResult> results, string title, string preamble = "",
-        IReadOnlyList<(string Row, string Description)>? rows = null)
+        IReadOnlyList<(string Row, string Description)>? rows = null, SeedBlocks? blocks = null)
     {
         Directory.CreateDirectory(dir);
         var md = new StringBuilder();
         md.Append("# ").Append(title).Append("\n\n");
-        string headline = EvalReport.Headline(results);
+        string headline = EvalReport.Headline(results, blocks);
         if (headline.Length > 0) md.Append(headline.TrimEnd()).Append("\n\n");
         if (preamble.Length > 0) md.Append(preamble.TrimEnd()).Append("\n\n");
         md.Append(Table(results));
@@ -305,7 +317,7 @@ public static class PretrainEvaluation
         }
         string room = EvalReport.RoomTable(results);
         if (room.Length > 0) md.Append("\n## Room closed\n\n").Append(room);
-        string paired = EvalReport.PairedTable(results);
+        string paired = EvalReport.PairedTable(results, blocks);
         if (paired.Length > 0) md.Append("\n## Paired differences\n\n").Append(paired);
         string report = Path.Combine(dir, "report.md");
         Write(report, md.ToString());
@@ -319,6 +331,8 @@ public static class PretrainEvaluation
         }).ToList();
         var json = JsonSerializer.Serialize(new
         {
+            // Which distilled set (distillation seed) each evaluation seed of a candidate row used.
+            sampling = blocks == null ? null : new { distillation_seeds = blocks.Sets, evaluation_seeds_per_set = blocks.PerSet, n = blocks.Count },
             cells = results.Select(r => new { set = r.Set, role = r.Role.ToString(), arch = r.Arch, protocol = r.Protocol, fraction = r.Fraction, seed = r.Seed, value = r.Accuracy }),
             summary,
             paired = EvalReport.Comparisons(results).Select(c => new

@@ -55,7 +55,8 @@ public sealed class DistillCliTests
             foreach (var row in new[] { "| KRR-ST distilled |", "| random-kd (random subset, teacher targets) |", "| random-ce (random subset, class labels) |",
                 "| k-means subset (teacher targets) |", "| full data (teacher targets, 1 epochs) |", "| no pre-training |", "| teacher (its own encoder) |" })
                 Assert.Contains(row, report);
-            Assert.Contains("| pre-training set | linear probe, 50% labels | fine-tune, 100% labels | teacher-fit R² (test) | teacher-fit MSE (test) |", report);
+            // 40 labelled images, 1 epoch of batch 128: one step, far below the reference's 10000, so the column says so.
+            Assert.Contains("| pre-training set | linear probe, 50% labels | fine-tune short (1 step; reference 10000), 100% labels | teacher-fit R² (test) | teacher-fit MSE (test) |", report);
             Assert.Contains("**Verdict** — KRR-ST distilled against random-kd (random subset, teacher targets), linear probe", report);
             Assert.Contains("## Room closed", report);
             Assert.Contains("## Paired differences", report);
@@ -63,7 +64,7 @@ public sealed class DistillCliTests
             Assert.Equal("set,role,arch,protocol,fraction,seed,value", csv[0]);
             // Per seed: 7 probe cells, 6 fine-tune cells (not the teacher), R² and MSE of the 4 MSE-pre-trained rows.
             Assert.Equal(1 + (7 + 6 + 8) * 2, csv.Length);
-            Assert.Equal(6 * 2, csv.Count(l => l.Contains(",fine-tune,1,")));
+            Assert.Equal(6 * 2, csv.Count(l => l.Contains(",fine-tune short (1 step; reference 10000),1,")));
             Assert.Equal(2, csv.Count(l => l.StartsWith("teacher (its own encoder),Ceiling,teacher,linear probe,", StringComparison.Ordinal)));
             // Names holding commas are quoted: every row has the header's seven fields.
             Assert.Equal(2, csv.Count(l => l.StartsWith("\"random-kd (random subset, teacher targets)\",Reference,", StringComparison.Ordinal) && l.Contains(",linear probe,", StringComparison.Ordinal)));

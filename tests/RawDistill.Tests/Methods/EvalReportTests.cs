@@ -122,4 +122,64 @@ public sealed class EvalReportTests
         Assert.Contains("teacher fit R² on the test split (convnet): beats it (+0.046 [", headline);
         Assert.Contains("| test split | +0.046 [", EvalReport.PairedTable(results));
     }
+
+    /// <summary>
+    /// K = 2 distilled sets × S = 3 evaluation seeds laid out as <see cref="SeedBlocks"/> does:
+    /// the candidate's seeds 0–2 come from set 1, 3–5 from set 2; every baseline cell has its own seed.
+    /// </summary>
+    static List<EvalResult> TwoSets(double[] set1, double[] set2, double[] reference)
+    {
+        var blocks = new SeedBlocks(2, 3);
+        var list = new List<EvalResult>();
+        foreach (var seed in blocks.Seeds)
+        {
+            var mine = blocks.SetOf(seed) == 0 ? set1 : set2;
+            list.Add(new EvalResult(Distilled, "convnet", 0.1, seed, mine[seed % 3], Role: EvalRole.Candidate));
+            list.Add(new EvalResult(Random, "convnet", 0.1, seed, reference[seed], Role: EvalRole.Reference));
+        }
+        return list;
+    }
+
+    [Fact]
+    public void SeedBlocksGiveEachSetItsOwnSeeds()
+    {
+        var b = new SeedBlocks(2, 3);
+        Assert.Equal([0UL, 1, 2, 3, 4, 5], b.Seeds);
+        Assert.Equal([0, 0, 0, 1, 1, 1], b.Seeds.Select(b.SetOf));
+        Assert.Throws<ArgumentOutOfRangeException>(() => b.SetOf(6));
+        Assert.Equal("n = 2 distillation seeds × 3 evaluation seeds = 6", b.SampleSize);
+        Assert.Equal("n = 3 evaluation seeds", new SeedBlocks(1, 3).SampleSize);
+    }
+
+    [Fact]
+    public void TwoDistillationSeedsPoolAllSixDifferences()
+    {
+        var reference = new[] { 0.70, 0.75, 0.65, 0.72, 0.68, 0.74 };
+        var blocks = new SeedBlocks(2, 3);
+
+        // Two identical sets that score exactly as the baseline of their seed: a tie with n = 6.
+        var same = TwoSets(reference[..3], reference[3..], reference);
+        var tie = Assert.Single(EvalReport.Comparisons(same));
+        Assert.Equal(6, tie.Interval.Differences.Count);
+        Assert.Equal(Verdict.Ties, tie.Interval.Verdict);
+        string tieHeadline = EvalReport.Headline(same, blocks);
+        Assert.Contains("ties it at 10%", tieHeadline);
+        Assert.Contains("n = 2 distillation seeds × 3 evaluation seeds = 6", tieHeadline);
+
+        // Both sets 1.5–2.5 points above the baseline of every one of their seeds: a clear win,
+        // its interval over 6 differences (t with 5 degrees of freedom).
+        var win = TwoSets(reference[..3].Select(a => a + 0.02).ToArray(), reference[3..].Select(a => a + 0.015 + 0.01 * a).ToArray(), reference);
+        var c = Assert.Single(EvalReport.Comparisons(win));
+        Assert.Equal(6, c.Interval.Differences.Count);
+        var diffs = c.Interval.Differences.ToArray();
+        double mean = diffs.Average(), sd = Math.Sqrt(diffs.Sum(d => (d - mean) * (d - mean)) / 5);
+        Assert.Equal(mean - 2.571 * sd / Math.Sqrt(6), c.Interval.Lower, 12);
+        Assert.Equal(Verdict.Beats, c.Interval.Verdict);
+        Assert.Contains("beats it at 10%", EvalReport.Headline(win, blocks));
+
+        // The paired table shows each set's block of differences apart.
+        string table = EvalReport.PairedTable(win, blocks);
+        Assert.Contains("per seed (distilled set 1 / set 2 / …)", table);
+        Assert.Contains("+2.00, +2.00, +2.00 / +2.22, +2.18, +2.24", table);
+    }
 }

@@ -86,4 +86,47 @@ public sealed class FineTunerTests
         model.Head!.Bias!.CopyFrom(Tensors.Tensor.From<float>([0f, 1f], [2]));
         Assert.Equal(0.5, FineTuner.Accuracy(model, data, Norm));
     }
+
+    [Fact]
+    public void TheRowIsLabelledShortBelowTheReferenceStepCount()
+    {
+        // The KRR-ST reference: 10000 SGD steps of batch 128, whatever the labelled set's size.
+        Assert.Equal("fine-tune", FineTuneOptions.Reference().ProtocolName(600));
+        Assert.Equal(FineTuneOptions.ReferenceSteps, FineTuneOptions.Reference().StepsFor(600));
+        Assert.Equal("fine-tune short (2000 steps; reference 10000)", FineTuneOptions.Reference(2000).ProtocolName(600));
+        // 20 epochs of 600 images at batch 128 are 20 × 5 = 100 steps.
+        Assert.Equal(100, new FineTuneOptions(20).StepsFor(600));
+        Assert.Equal("fine-tune short (100 steps; reference 10000)", new FineTuneOptions(20).ProtocolName(600));
+        Assert.Equal("fine-tune short (1 step; reference 10000)", FineTuneOptions.Reference(1).ProtocolName(600));
+        Assert.Equal("fine-tune short (60 steps of batch 256; reference 10000 of batch 128)", new FineTuneOptions(20, Batch: 256).ProtocolName(600));
+        Assert.Equal("fine-tune (20000 steps; reference 10000)", FineTuneOptions.Reference(20000).ProtocolName(600));
+        Assert.True(PretrainEvaluation.IsAccuracyProtocol(FineTuneOptions.Reference(2000).ProtocolName(600)));
+        Assert.Contains("fine-tuning 2000 steps (reference: 10000 steps of batch 128)", FineTuneOptions.Reference(2000).ToString());
+
+        // The label is the report's column header and is judged like any accuracy.
+        string label = FineTuneOptions.Reference(2000).ProtocolName(600);
+        var results = new List<EvalResult>();
+        for (ulong s = 0; s < 3; s++)
+        {
+            results.Add(new EvalResult("X distilled", "convnet", 0.01, s, 0.80 + 0.01 * s, label, EvalRole.Candidate));
+            results.Add(new EvalResult("random-kd", "convnet", 0.01, s, 0.70 + 0.01 * s, label, EvalRole.Reference));
+        }
+        Assert.Contains("| pre-training set | fine-tune short (2000 steps; reference 10000), 1% labels |", PretrainEvaluation.Table(results));
+        Assert.Contains("fine-tune short (2000 steps; reference 10000) (convnet): beats it at 1%", EvalReport.Headline(results));
+    }
+
+    [Fact]
+    public void StepsThatMakeWholeEpochsTrainAsTheEpochsDo()
+    {
+        var train = TopBottom(32, 1);
+        var test = TopBottom(16, 2);
+        var arch = EvalArchitecture.ConvNet(new ConvNetConfig(new ImageShape(1, 12), [4], ConvNorm.Batch));
+        using var encoder = arch.Build(0, new Generator(3));
+        var all = Enumerable.Range(0, 32).ToArray();
+        // 2 epochs of 32 images at batch 16 are 4 steps: the same batches, the same schedule.
+        double byEpochs = FineTuner.Run(encoder, arch, train, all, test, Norm, 2, new FineTuneOptions(2, Lr: 0.05, Batch: 16), seed: 0);
+        double bySteps = FineTuner.Run(encoder, arch, train, all, test, Norm, 2, new FineTuneOptions(0, Lr: 0.05, Batch: 16) { Steps = 4 }, seed: 0);
+        Assert.Equal(byEpochs, bySteps);
+        Assert.Throws<ArgumentOutOfRangeException>(() => FineTuner.Run(encoder, arch, train, all, test, Norm, 2, new FineTuneOptions(0, Batch: 16), seed: 0));
+    }
 }

@@ -43,6 +43,20 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     internal static int MaxImagesPerGemm { get; set; } = int.MaxValue;
 
+    /// <summary>
+    /// Whether each image group's GEMMs stay on the thread that runs the group (default). False
+    /// lets them fork as well, which is what versions 1 and 2 did; the benchmarks set it to
+    /// compare the two in one run. A process-wide setting like <see cref="MaxImagesPerGemm"/>.
+    /// </summary>
+    internal static bool SerialGemmsPerGroup { get; set; } = true;
+
+    /// <summary>
+    /// The GEMM threading for one image group: serial when the groups alone keep every core busy
+    /// (see <see cref="CpuGemm.Serial"/>), otherwise the GEMM's own threads.
+    /// </summary>
+    static CpuGemm.SerialScope GroupGemms(int groups) =>
+        CpuGemm.Serial(SerialGemmsPerGroup && groups >= Environment.ProcessorCount);
+
     /// <summary>nb: images per GEMM for this geometry (a function of the shape, the core count and <see cref="MaxImagesPerGemm"/> only, never of timing).</summary>
     internal static int ImagesPerGemm(in Conv2dGeometry g)
     {
@@ -103,6 +117,12 @@ public sealed unsafe partial class CpuBackend
 
     static void ConvForwardT<T>(Conv2dGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (ImplicitIm2Col && !(ImagesPerGemm(g) == 1 && IsPointwise(g)))
+        {
+            ConvForwardImplicitT(g, x, w, bias, y);
+            return;
+        }
+
         int pq = g.P * g.Q, hw = g.H * g.W;
         int crs = g.CPerGroup * g.R * g.S;
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
@@ -110,6 +130,7 @@ public sealed unsafe partial class CpuBackend
         int ld = nb * pq;
         Parallel.For(0, groups, () => (direct ? null : new T[(long)crs * ld], nb == 1 ? null : new T[(long)g.KPerGroup * ld]), (ig, _, buf) =>
         {
+            using var serial = GroupGemms(groups);
             int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
             fixed (T* colsPtr = buf.Item1)
             fixed (T* outPtr = buf.Item2)
@@ -148,6 +169,12 @@ public sealed unsafe partial class CpuBackend
 
     static void ConvBackwardInputT<T>(Conv2dGeometry g, T* dy, T* w, T* dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (ImplicitIm2Col && !IsPointwise(g) && BackwardInputAsForward(g))
+        {
+            ConvBackwardInputAsForwardT(g, dy, w, dx);
+            return;
+        }
+
         int pq = g.P * g.Q, hw = g.H * g.W;
         int crs = g.CPerGroup * g.R * g.S;
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
@@ -155,6 +182,7 @@ public sealed unsafe partial class CpuBackend
         int ld = nb * pq;
         Parallel.For(0, groups, () => (direct ? null : new T[(long)crs * ld], nb == 1 ? null : new T[(long)g.KPerGroup * ld]), (ig, _, buf) =>
         {
+            using var serial = GroupGemms(groups);
             int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
             fixed (T* colsPtr = buf.Item1)
             fixed (T* dyPtr = buf.Item2)
@@ -193,6 +221,12 @@ public sealed unsafe partial class CpuBackend
 
     static void ConvBackwardWeightT<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (ImplicitIm2Col && ImplicitWeightGradient(g))
+        {
+            ConvBackwardWeightImplicitT(g, x, dy, dw);
+            return;
+        }
+
         int pq = g.P * g.Q, hw = g.H * g.W;
         int crs = g.CPerGroup * g.R * g.S;
         long wCount = (long)g.K * crs;
@@ -210,6 +244,7 @@ public sealed unsafe partial class CpuBackend
         var partial = new T[chunks][];
         Parallel.For(0, chunks, ch =>
         {
+            using var serial = GroupGemms(chunks);
             int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
             var cols = direct ? null : new T[(long)crs * ld];
             var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];

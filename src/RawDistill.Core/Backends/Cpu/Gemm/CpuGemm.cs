@@ -30,6 +30,33 @@ internal static unsafe class CpuGemm
     /// </summary>
     internal static int MaxThreads { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Set while the calling thread is one of several that each run their own GEMMs (conv2d's
+    /// image groups): a GEMM started there stays on that thread. Without it every such GEMM
+    /// would also fork, the forks of all threads would compete for the same cores, and each KC
+    /// slice's barrier would wait for a worker another GEMM had preempted.
+    /// </summary>
+    [ThreadStatic]
+    private static bool serialOnThisThread;
+
+    /// <summary>
+    /// Keeps the GEMMs this thread starts single-threaded until the returned scope is disposed
+    /// (for callers that already spread independent GEMMs over the cores); with
+    /// <paramref name="when"/> false the scope changes nothing.
+    /// </summary>
+    internal static SerialScope Serial(bool when = true)
+    {
+        bool previous = serialOnThisThread;
+        serialOnThisThread |= when;
+        return new(previous);
+    }
+
+    /// <summary>Restores the thread's previous setting (scopes nest).</summary>
+    internal readonly struct SerialScope(bool previous) : IDisposable
+    {
+        public void Dispose() => serialOnThisThread = previous;
+    }
+
     /// <summary>Name of the micro-kernel <see cref="Sgemm"/> uses on this machine (for doctor/bench output).</summary>
     public static string KernelName =>
         Avx512F.IsSupported ? "avx512 14x32" : Avx2.IsSupported && Fma.IsSupported ? "avx2+fma 6x16" : "scalar 4x4";
@@ -68,6 +95,34 @@ internal static unsafe class CpuGemm
         }
     }
 
+    /// <summary>
+    /// C[m×n] = alpha·op(A)·op(B) + beta·C with op(B) packed by <paramref name="b"/> (for example
+    /// an implicit im2col) on the widest micro-kernel this CPU supports; threads as for
+    /// <see cref="Sgemm"/> (m, n, k ≥ 1).
+    /// </summary>
+    internal static void Gemm<T, TB>(bool transA, int m, int n, int k, T alpha, T* a, int lda, TB b, T beta, T* c, int ldc)
+        where T : unmanaged, INumberBase<T>
+        where TB : struct, IGemmOperandB<T>
+    {
+        int threads = Threads((long)m * n * k);
+        if (Avx512MicroKernel<T>.IsSupported)
+        {
+            GemmDriver<T, Avx512MicroKernel<T>>.Run(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, threads);
+        }
+        else if (Avx2MicroKernel<T>.IsSupported)
+        {
+            GemmDriver<T, Avx2MicroKernel<T>>.Run(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, threads);
+        }
+        else
+        {
+            GemmDriver<T, ScalarMicroKernel<T>>.Run(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, threads);
+        }
+    }
+
+    /// <summary>Worker count for a GEMM of this many multiply-adds (see <see cref="WorkPerThread"/>, <see cref="Serial"/>).</summary>
+    private static int Threads(long work) =>
+        serialOnThisThread ? 1 : (int)Math.Clamp(work / WorkPerThread, 1, Math.Max(1, MaxThreads));
+
     /// <summary>The same GEMM with an explicit micro-kernel, so tests can check every kernel this CPU can run.</summary>
     internal static void Gemm<T, TKernel>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
         where T : unmanaged, INumberBase<T>
@@ -85,8 +140,7 @@ internal static unsafe class CpuGemm
             return;
         }
 
-        long work = (long)m * n * k;
-        int threads = (int)Math.Clamp(work / WorkPerThread, 1, Math.Max(1, MaxThreads));
+        int threads = Threads((long)m * n * k);
         GemmDriver<T, TKernel>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
     }
 

@@ -27,15 +27,24 @@ internal static unsafe class GemmDriver<T, TKernel>
     internal const long SplitKSliceWork = 1L << 23;
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C for m, n, k ≥ 1 and alpha ≠ 0 (the caller handles the rest).</summary>
-    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads)
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads) =>
+        Run(transA, m, n, k, alpha, a, lda, new StridedOperandB<T, TKernel>(transB, b, ldb), beta, c, ldc, threads);
+
+    /// <summary>
+    /// The same product with op(B) supplied by <paramref name="b"/>, which packs its micro-panels
+    /// itself: a convolution packs them straight from the image (an implicit im2col) instead of
+    /// writing the im2col matrix first and packing it from there.
+    /// </summary>
+    public static void Run<TB>(bool transA, int m, int n, int k, T alpha, T* a, nint lda, TB b, T beta, T* c, nint ldc, int threads)
+        where TB : struct, IGemmOperandB<T>
     {
         if (threads > 1 && k >= 2 * TKernel.KC * threads && (long)m * n * TKernel.KC < SplitKSliceWork)
         {
-            RunSplitK(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+            RunSplitK(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, threads);
         }
         else
         {
-            RunBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+            RunBlocked(transA, m, n, k, 0, alpha, a, lda, b, beta, c, ldc, threads);
         }
     }
 
@@ -44,7 +53,8 @@ internal static unsafe class GemmDriver<T, TKernel>
     /// others into private m×n buffers (beta = 0) that are then added onto C in thread order, so
     /// the result is deterministic for a given thread count.
     /// </summary>
-    private static void RunSplitK(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int parts)
+    private static void RunSplitK<TB>(bool transA, int m, int n, int k, T alpha, T* a, nint lda, TB b, T beta, T* c, nint ldc, int parts)
+        where TB : struct, IGemmOperandB<T>
     {
         // Whole KC slices per part, so no part ends with a short, less efficient slice.
         int slices = (k + TKernel.KC - 1) / TKernel.KC;
@@ -58,16 +68,15 @@ internal static unsafe class GemmDriver<T, TKernel>
                 int k0 = Math.Min(k, (int)((long)slices * t / parts) * TKernel.KC);
                 int k1 = Math.Min(k, (int)((long)slices * (t + 1) / parts) * TKernel.KC);
 
-                // op(A)[:, k0..] and op(B)[k0.., :] as sub-matrices of the stored operands.
+                // op(A)[:, k0..] as a sub-matrix of the stored A; op(B) rows k0.. through kBase.
                 T* aPart = transA ? a + (nint)k0 * lda : a + k0;
-                T* bPart = transB ? b + k0 : b + (nint)k0 * ldb;
                 if (t == 0)
                 {
-                    RunBlocked(transA, transB, m, n, k1 - k0, alpha, aPart, lda, bPart, ldb, beta, c, ldc, 1);
+                    RunBlocked(transA, m, n, k1 - k0, k0, alpha, aPart, lda, b, beta, c, ldc, 1);
                 }
                 else
                 {
-                    RunBlocked(transA, transB, m, n, k1 - k0, alpha, aPart, lda, bPart, ldb, T.Zero, partial + (t - 1) * mn, n, 1);
+                    RunBlocked(transA, m, n, k1 - k0, k0, alpha, aPart, lda, b, T.Zero, partial + (t - 1) * mn, n, 1);
                 }
             });
 
@@ -86,7 +95,9 @@ internal static unsafe class GemmDriver<T, TKernel>
         }
     }
 
-    private static void RunBlocked(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads)
+    /// <summary>The blocked loop nest over op(B) rows kBase .. kBase+k (op(A) and C as given).</summary>
+    private static void RunBlocked<TB>(bool transA, int m, int n, int k, int kBase, T alpha, T* a, nint lda, TB b, T beta, T* c, nint ldc, int threads)
+        where TB : struct, IGemmOperandB<T>
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int kcMax = Math.Min(TKernel.KC, k);
@@ -108,14 +119,14 @@ internal static unsafe class GemmDriver<T, TKernel>
 
                     // Later KC slices add onto what the first one wrote.
                     T betaSlice = pc == 0 ? beta : T.One;
-                    var slice = new Slice(transA, transB, m, nc, kc, jc, pc, alpha, a, lda, b, ldb, betaSlice, c, ldc, bPack);
+                    var slice = new Slice(transA, m, nc, kc, jc, pc, alpha, a, lda, betaSlice, c, ldc, bPack);
                     if (threads > 1)
                     {
-                        RunSliceParallel(slice, nPanels, threads);
+                        RunSliceParallel(slice, b, kBase, nPanels, threads);
                         continue;
                     }
 
-                    GemmPacking<T, TKernel>.PackB(transB, b, ldb, pc, jc, kc, nc, 0, nPanels, bPack);
+                    b.Pack(TKernel.NR, kBase + pc, jc, kc, nc, 0, nPanels, bPack);
                     for (int i0 = 0; i0 < m; i0 += TKernel.MC)
                     {
                         slice.Compute(i0, Math.Min(TKernel.MC, m - i0), 0, nPanels, aPack);
@@ -133,7 +144,8 @@ internal static unsafe class GemmDriver<T, TKernel>
         }
     }
 
-    private static void RunSliceParallel(Slice s, int nPanels, int threads)
+    private static void RunSliceParallel<TB>(Slice s, TB b, int kBase, int nPanels, int threads)
+        where TB : struct, IGemmOperandB<T>
     {
         int mr = TKernel.MR;
 
@@ -142,7 +154,7 @@ internal static unsafe class GemmDriver<T, TKernel>
         Parallel.For(0, packChunks, Workers(threads), t =>
         {
             int q0 = (int)((long)nPanels * t / packChunks), q1 = (int)((long)nPanels * (t + 1) / packChunks);
-            GemmPacking<T, TKernel>.PackB(s.TransB, s.B, s.Ldb, s.Pc, s.Jc, s.Kc, s.Nc, q0, q1, s.BPack);
+            b.Pack(TKernel.NR, kBase + s.Pc, s.Jc, s.Kc, s.Nc, q0, q1, s.BPack);
         });
 
         // Work items: row blocks of at most MC rows, their count rounded up to a multiple of the
@@ -182,13 +194,13 @@ internal static unsafe class GemmDriver<T, TKernel>
 
     /// <summary>One KC-deep slice of one NC-wide column panel: everything a worker needs.</summary>
     private readonly struct Slice(
-        bool transA, bool transB, int m, int nc, int kc, int jc, int pc, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, T* bPack)
+        bool transA, int m, int nc, int kc, int jc, int pc, T alpha, T* a, nint lda, T beta, T* c, nint ldc, T* bPack)
     {
-        public readonly bool TransA = transA, TransB = transB;
+        public readonly bool TransA = transA;
         public readonly int M = m, Nc = nc, Kc = kc, Jc = jc, Pc = pc;
         public readonly T Alpha = alpha, Beta = beta;
-        public readonly T* A = a, B = b, C = c, BPack = bPack;
-        public readonly nint Lda = lda, Ldb = ldb, Ldc = ldc;
+        public readonly T* A = a, C = c, BPack = bPack;
+        public readonly nint Lda = lda, Ldc = ldc;
 
         /// <summary>
         /// Packs rows i0 .. i0+mc of op(A) for this slice into <paramref name="aPack"/> and updates

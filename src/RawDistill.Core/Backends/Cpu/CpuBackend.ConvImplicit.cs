@@ -1,0 +1,173 @@
+namespace RawDistill.Backends.Cpu;
+
+using System.Numerics;
+
+// conv2d version 3: the version-2 image groups (see CpuBackend.Conv.cs) without the im2col buffer.
+//
+//   forward          Y_g   = W_g · cols                 cols packed from x by Im2ColOperandB
+//   backward input   dx    = conv(dy, W flipped)        stride 1: a forward convolution of dy with
+//                                                       w'[c, k, r, s] = w[k, c, R−1−r, S−1−s] and
+//                                                       padding R−1−pad, so it runs the same path
+//                                                       (no col2im scatter); other strides keep
+//                                                       version 2's GEMM + col2im
+//   backward weight  dW_g += dy_g · colsᵀ               colsᵀ packed from x by Im2ColTransposedOperandB
+//
+// Each image group's GEMMs stay on its thread (GroupGemms). The sums run in the same order as
+// version 2's for the forward and the weight gradient (same operands, same KC slices); the
+// input gradient sums over (k, r, s) in another order than col2im, so it agrees with version 2
+// to rounding, not bit for bit. Every result is deterministic.
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>
+    /// Whether conv2d packs its GEMM operand straight from the images (version 3) or writes the
+    /// im2col matrix first (version 2, the reference path of the exactness tests and the
+    /// benchmarks' before/after), for convolutions called from this thread. Setting it overrides
+    /// <see cref="ImplicitIm2ColDefault"/> on this thread only (the choice is made before the
+    /// work is spread over the cores), so a test comparing the two versions cannot switch the
+    /// version under another test's convolution.
+    /// </summary>
+    internal static bool ImplicitIm2Col
+    {
+        get => implicitIm2ColOnThisThread ?? ImplicitIm2ColDefault;
+        set => implicitIm2ColOnThisThread = value;
+    }
+
+    /// <summary>The version for threads that did not choose one (true: version 3); benchmarks of whole models set it.</summary>
+    internal static bool ImplicitIm2ColDefault { get; set; } = true;
+
+    [ThreadStatic]
+    static bool? implicitIm2ColOnThisThread;
+
+    /// <summary>
+    /// Input channels per group below which the input gradient keeps version 2: the flipped
+    /// forward convolution's GEMM has that many rows, and the packed operand is reused by fewer
+    /// rows the fewer there are. Single core, CPU time: with 1 or 3 channels (the first layers)
+    /// it ran 3–5× slower than version 2's GEMM + col2im, with 32 or 64 (Fashion-MNIST's 14×14
+    /// and 7×7 layers) 10–20% slower, with 128 and 256 (CIFAR, MKDT) 5–28% faster.
+    /// </summary>
+    internal const int BackwardInputAsForwardMinChannels = 128;
+
+    /// <summary>
+    /// Input channels per group below which the weight gradient keeps version 2: with 1 or 3
+    /// channels (the first layers, C·R·S = 9 or 27 columns of one NR panel) the transposed
+    /// operand's strided packing ran 9–17% slower than packing the written-out im2col matrix;
+    /// with 32 and more 2–47% faster (single core, CPU time).
+    /// </summary>
+    internal const int ImplicitWeightGradientMinChannels = 16;
+
+    /// <summary>Whether the weight gradient packs the transposed im2col operand from the images.</summary>
+    internal static bool ImplicitWeightGradient(in Conv2dGeometry g) =>
+        !(ImagesPerGemm(g) == 1 && IsPointwise(g)) && g.CPerGroup >= ImplicitWeightGradientMinChannels;
+
+    /// <summary>Whether the input gradient runs as a forward convolution of dy with the flipped weights.</summary>
+    internal static bool BackwardInputAsForward(in Conv2dGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.PadH <= g.R - 1 && g.PadW <= g.S - 1 && g.CPerGroup >= BackwardInputAsForwardMinChannels;
+
+    static void ConvForwardImplicitT<T>(Conv2dGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int pq = g.P * g.Q, hw = g.H * g.W;
+        int crs = g.CPerGroup * g.R * g.S;
+        int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
+        int ld = nb * pq;
+        Parallel.For(0, groups, () => nb == 1 ? null : new T[(long)g.KPerGroup * ld], (ig, _, buf) =>
+        {
+            using var serial = GroupGemms(groups);
+            int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
+            fixed (T* outPtr = buf)
+            {
+                for (int grp = 0; grp < g.Groups; grp++)
+                {
+                    var cols = new Im2ColOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
+                    T* wg = w + (long)grp * g.KPerGroup * crs;
+                    T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                    if (nb == 1)
+                    {
+                        CpuGemm.Gemm(false, g.KPerGroup, pq, crs, T.One, wg, crs, cols, T.Zero, yg, pq);
+                        continue;
+                    }
+
+                    CpuGemm.Gemm(false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, cols, T.Zero, outPtr, ld);
+                    for (int i = 0; i < cnt; i++)
+                        CopyRows(outPtr + (long)i * pq, ld, yg + (long)i * g.K * pq, pq, g.KPerGroup, pq);
+                }
+
+                if (bias != null)
+                    for (int i = 0; i < cnt; i++)
+                        for (int k = 0; k < g.K; k++)
+                        {
+                            var row = new Span<T>(y + ((long)(n0 + i) * g.K + k) * pq, pq);
+                            System.Numerics.Tensors.TensorPrimitives.Add(row, bias[k], row);
+                        }
+            }
+            return buf;
+        }, _ => { });
+    }
+
+    /// <summary>dx = the forward convolution of dy with w'[c, k, r, s] = w[k, c, R−1−r, S−1−s] (per group), padding R−1−pad.</summary>
+    static void ConvBackwardInputAsForwardT<T>(Conv2dGeometry g, T* dy, T* w, T* dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var flipped = new Conv2dGeometry(g.N, g.K, g.P, g.Q, g.C, g.R, g.S, 1, 1, g.R - 1 - g.PadH, g.S - 1 - g.PadW, g.Groups);
+        int rs = g.R * g.S;
+        var wFlipped = new T[(long)g.C * g.KPerGroup * rs];
+        for (int grp = 0; grp < g.Groups; grp++)
+            for (int k = 0; k < g.KPerGroup; k++)
+                for (int c = 0; c < g.CPerGroup; c++)
+                {
+                    T* from = w + (((long)grp * g.KPerGroup + k) * g.CPerGroup + c) * rs;
+                    long to = (((long)grp * g.CPerGroup + c) * g.KPerGroup + k) * rs;
+                    for (int i = 0; i < rs; i++) wFlipped[to + rs - 1 - i] = from[i];
+                }
+
+        fixed (T* wf = wFlipped) ConvForwardImplicitT(flipped, dy, wf, null, dx);
+    }
+
+    static void ConvBackwardWeightImplicitT<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int pq = g.P * g.Q, hw = g.H * g.W;
+        int crs = g.CPerGroup * g.R * g.S;
+        long wCount = (long)g.K * crs;
+        int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
+        int ld = nb * pq;
+        new Span<T>(dw, (int)wCount).Clear();
+
+        // The same deterministic chunked sum as version 2 (ConvBackwardWeightT).
+        int chunks = Math.Max(1, Math.Min(groups, Math.Min(Environment.ProcessorCount, 16)));
+        int per = (groups + chunks - 1) / chunks;
+        var partial = new T[chunks][];
+        Parallel.For(0, chunks, ch =>
+        {
+            using var serial = GroupGemms(chunks);
+            int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
+            var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];
+            var own = ch == 0 ? null : new T[wCount];
+            partial[ch] = own!;
+            fixed (T* dyPtr = dyBuf)
+            fixed (T* ownPtr = own)
+            {
+                T* acc = ch == 0 ? dw : ownPtr;
+                for (int ig = g0; ig < g1; ig++)
+                {
+                    int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
+                    for (int grp = 0; grp < g.Groups; grp++)
+                    {
+                        var colsT = new Im2ColTransposedOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
+                        T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                        int dyLd = pq;
+                        if (nb > 1)
+                        {
+                            for (int i = 0; i < cnt; i++)
+                                CopyRows(dyg + (long)i * g.K * pq, pq, dyPtr + (long)i * pq, ld, g.KPerGroup, pq);
+                            dyg = dyPtr;
+                            dyLd = ld;
+                        }
+
+                        CpuGemm.Gemm(false, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, colsT, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
+                    }
+                }
+            }
+        });
+        var d = new Span<T>(dw, (int)wCount);
+        for (int ch = 1; ch < chunks; ch++)
+            System.Numerics.Tensors.TensorPrimitives.Add(d, partial[ch], d);
+    }
+}
