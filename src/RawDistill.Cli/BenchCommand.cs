@@ -49,7 +49,6 @@ public sealed class BenchOptions
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Kernel profiler on the GPU: validate against the CPU, sweep block sizes, % of peak, results to JSON", SkipDefaults, new BenchOptions { Target = "kernels", Device = "cuda", Json = "kernels.json" }),

@@ -18,6 +18,17 @@ public static class CliApp
         // "rawdistill help VERB" shows that verb's help (the parser alone would list the verbs again).
         if (args.Length == 2 && args[0] == "help") args = [args[1], "--help"];
         var result = parser.ParseArguments<DistillOptions, ExpertsOptions, EvalOptions, TeacherOptions, ExportOptions, BenchOptions, SelftestOptions, DoctorOptions>(args);
+        // Long phases show one progress display (ProgressDisplay), on standard error: redrawn in place on a
+        // terminal, a line now and then when stderr goes to a file or pipe, summaries only with --quiet.
+        bool quiet = (result as Parsed<object>)?.Value switch
+        {
+            DistillOptions o => o.Quiet,
+            TeacherOptions o => o.Quiet,
+            ExpertsOptions o => o.Quiet,
+            EvalOptions o => o.Quiet,
+            _ => false,
+        };
+        using var progress = ProgressDisplay.UseConsole(Console.Error, quiet, terminal: !Console.IsErrorRedirected);
         try
         {
             return result.MapResult(
@@ -65,7 +76,10 @@ public static class CliApp
             h.Copyright = "";
             h.AddDashesToOption = true;
             h.AddEnumValuesToHelpText = true;
-            return HelpText.DefaultParsingErrorsHandler(result, h);
+            h = HelpText.DefaultParsingErrorsHandler(result, h);
+            // The verb's examples as typed: `rawdistill teacher train --out …` (HelpExamples says why not [Usage]).
+            h.AddPreOptionsLines(HelpExamples.Lines(result.TypeInfo.Current));
+            return h;
         }, e => e, verbsIndex: true);
         bool isHelp = errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError);
         (isHelp ? Console.Out : Console.Error).WriteLine(help);

@@ -90,6 +90,8 @@ public static partial class DistillCommand
         var splits = LoadData(o.Data);
         if (config.SyntheticCount > splits.Train.Count)
             throw new CliException($"-m {config.SyntheticCount}: more synthetic images than the {splits.Train.Count} training images of {o.Data}");
+        PrintPlan(o, splits, backend, evalSettings, config.SyntheticCount,
+            plan => AddMkdt(plan, config, expertConfig, expertsDir, o.Resume != null ? CheckpointStep(ckpt) : 0, splits));
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = Sha256(teacherPath);
@@ -136,16 +138,14 @@ public static partial class DistillCommand
         using (distiller)
         {
             AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
-            var lastPrint = Stopwatch.StartNew();
             try
             {
+                using var progress = ProgressDisplay.Start("iteration", config.Iterations, distiller.StepsDone, Console.Error.WriteLine);
                 MkdtRun.Run(distiller, outDir, p =>
                 {
                     bool ck = p.Step % config.CheckpointEvery == 0 || p.Step == p.Steps;
-                    if (!(ck || (!o.Quiet && (lastPrint.Elapsed.TotalSeconds >= 5 || p.Step == 1)))) return;
-                    lastPrint.Restart();
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"iteration {p.Step}/{p.Steps} loss {p.Loss:G5} η {p.Eta:G4} (expert {p.Expert}, t {p.Start}; |∇X| {p.GradXNorm:G3} |∇Y| {p.GradYNorm:G3} ∇η {p.GradEta:G3}) {p.Seconds / p.Step:F2} s/it ETA {Format(p.Remaining)}{(ck ? " (checkpoint)" : "")}"));
+                    progress.Report(p.Step, detail: string.Create(CultureInfo.InvariantCulture,
+                        $"loss {p.Loss:G5} η {p.Eta:G4} (expert {p.Expert}, t {p.Start}; |∇X| {p.GradXNorm:G3} |∇Y| {p.GradYNorm:G3} ∇η {p.GradEta:G3}){(ck ? " (checkpoint)" : "")}"), keep: ck);
                 });
             }
             catch (MkdtDivergedException e)

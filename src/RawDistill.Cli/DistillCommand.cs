@@ -112,7 +112,6 @@ public sealed partial class DistillOptions : EvaluationFlags
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("The main job: teacher (cached), KRR-ST on the embedded Fashion-MNIST subset, evaluation vs baselines", SkipDefaults, new DistillOptions()),
@@ -180,6 +179,7 @@ public static partial class DistillCommand
             throw new CliException($"-m {config.SyntheticCount}: more synthetic images than the {splits.Train.Count} training images of {o.Data}");
         if (config.RealBatch > splits.Train.Count)
             throw new CliException($"--real-batch {config.RealBatch}: larger than the {splits.Train.Count} training images of {o.Data}");
+        PrintPlan(o, splits, backend, evalSettings, config.SyntheticCount, plan => AddKrrSt(plan, config, o.Resume != null ? CheckpointStep(ckpt) : 0, splits));
         string teacherPath = ResolveTeacher(o, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = Sha256(teacherPath);
@@ -217,16 +217,14 @@ public static partial class DistillCommand
         using (distiller)
         {
             AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson());
-            var lastPrint = Stopwatch.StartNew();
             try
             {
+                using var progress = ProgressDisplay.Start("step", config.Steps, distiller.StepsDone, Console.Error.WriteLine);
                 KrrStRun.Run(distiller, outDir, p =>
                 {
+                    // Printed after the checkpoint's rename (KrrStRun): "(checkpoint)" means it is on disk.
                     bool ck = p.Step % config.CheckpointEvery == 0 || p.Step == p.Steps;
-                    if (!(ck || (!o.Quiet && (lastPrint.Elapsed.TotalSeconds >= 5 || p.Step == 1)))) return;
-                    lastPrint.Restart();
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {p.Step}/{p.Steps} loss {p.Loss:G5} lr {p.Lr:G3} {p.Seconds / p.Step:F2} s/step ETA {Format(p.Eta)}{(ck ? " (checkpoint)" : "")}"));
+                    progress.Report(p.Step, detail: string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:G5} lr {p.Lr:G3}{(ck ? " (checkpoint)" : "")}"), keep: ck);
                 });
             }
             catch (KrrStDivergedException e)
@@ -307,7 +305,7 @@ public static partial class DistillCommand
         Console.WriteLine(PretrainEvaluation.Table(results));
         string headline = EvalReport.Headline(results, new SeedBlocks(sets.Count, plan.Seeds));
         if (headline.Length > 0) Console.WriteLine(headline);
-        Console.WriteLine($"report: {Path.Combine(outDir, "report.md")}  (total {Format(total.Elapsed)})");
+        Console.WriteLine($"report: {Path.Combine(outDir, "report.md")}  (total {ProgressDisplay.Format(total.Elapsed)})");
     }
 
     static KrrStConfig BuildConfig(DistillOptions o)
@@ -443,19 +441,13 @@ public static partial class DistillCommand
         string path = TeacherCache.EntryPath(cache, spec, teacherEpochs, seed);
         var options = new BarlowTwinsOptions
         {
-            Epochs = teacherEpochs ?? (spec.Format == DataFormat.FashionMnistMini ? 10 : 100),
+            Epochs = TeacherEpochs(teacherEpochs, spec),
             Seed = seed,
         };
-        var lastPrint = Stopwatch.StartNew();
         try
         {
-            return TeacherCache.GetOrTrain(path, splits.Train, spec.ToString(), options, backend, Console.Error.WriteLine, p =>
-            {
-                bool last = p.Step == p.StepsPerEpoch;
-                if (!last && (quiet || lastPrint.Elapsed.TotalSeconds < 10)) return;
-                lastPrint.Restart();
-                Console.Error.WriteLine($"teacher epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} ETA {Format(p.Eta)}");
-            });
+            using var progress = new TeacherProgress(Console.Error.WriteLine);
+            return TeacherCache.GetOrTrain(path, splits.Train, spec.ToString(), options, backend, Console.Error.WriteLine, progress.Report);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -511,6 +503,4 @@ public static partial class DistillCommand
         using var f = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(f));
     }
-
-    internal static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
 }

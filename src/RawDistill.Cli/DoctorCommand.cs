@@ -10,7 +10,6 @@ using RawDistill.Cuda.Native;
 [Verb("doctor", HelpText = "Print what RawDistill finds on this machine: .NET, CPU features, backends.")]
 public sealed class DoctorOptions
 {
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples => [new Example("Check the machine", new DoctorOptions())];
 }
 

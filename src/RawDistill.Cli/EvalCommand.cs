@@ -50,9 +50,11 @@ public sealed class EvalOptions : EvaluationFlags
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
+    [Option("quiet", HelpText = "No progress display: the results of each cell and the summary only.")]
+    public bool Quiet { get; set; }
+
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Evaluate the main job's set with the cached teacher", SkipDefaults, new EvalOptions { Distilled = "runs/krr-st/distilled.safetensors", Teacher = "teacher.safetensors" }),
@@ -144,6 +146,13 @@ public static class EvalCommand
         string downSpec = o.Data ?? sourceSpec;
         var source = DistillCommand.LoadData(sourceSpec);
         var data = SameData(sourceSpec, downSpec) ? EvalDatasets.Same(source, sourceSpec) : new EvalDatasets(source, sourceSpec, DistillCommand.LoadData(downSpec), downSpec);
+        if (data.Downstream.Test is { HasLabels: true } && data.Downstream.Train.HasLabels)
+        {
+            // Set i runs on its own block of seeds: the plan counts every block.
+            var plan = new WorkPlan();
+            DistillCommand.AddEvaluation(plan, settings with { Seeds = settings.Seeds * sets.Count }, sets[0].Count, data.Downstream);
+            DistillCommand.Print(plan, backend);
+        }
         string described = sets.Count == 1
             ? $"Distilled set `{paths[0]}` ({sets[0].Method.Title()}, config `{sets[0].ConfigJson}`).\n"
             : $"Distilled sets ({sets.Count}, one per distillation seed): {string.Join(", ", paths.Select((p, i) => $"`{p}` (set {i + 1})"))}; {sets[0].Method.Title()}, config of set 1 `{sets[0].ConfigJson}`.\n";

@@ -62,7 +62,6 @@ public sealed class ExpertsOptions
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Train the CPU preset's experts for the embedded data", SkipDefaults, new ExpertsOptions { Action = "train" }),
@@ -100,6 +99,13 @@ public static class ExpertsCommand
         }
         var backend = DeviceOption.Resolve(o.Device, Console.Error);
         var splits = DistillCommand.LoadData(o.Data);
+        var plan = new WorkPlan();
+        DistillCommand.AddTeacher(plan, o.Teacher, o.Cache, o.TeacherEpochs, o.Seed, o.Data, splits);
+        int expertEpochs = DistillCommand.ExpertEpochsToTrain(o.Out, config) / Math.Max(1, shard.Item2);
+        if (expertEpochs > 0)
+            plan.Add($"train {expertEpochs} expert epochs{(shard.Item2 > 1 ? $" (shard {o.Shard})" : "")}",
+                CostModel.ExpertSeconds(1, expertEpochs, splits.Train.Count, splits.Train.Height, splits.Train.Width));
+        DistillCommand.Print(plan, backend);
         string teacherPath = DistillCommand.ResolveTeacher(o.Teacher, o.Cache, o.TeacherEpochs, o.Seed, o.Quiet, o.Data, splits, backend);
         using var teacher = Teacher.Load(teacherPath, backend);
         string hash = DistillCommand.Sha256(teacherPath);

@@ -16,7 +16,6 @@ public sealed class ExportOptions
     [Option("force", HelpText = "Replace a set's folder that already exists.")]
     public bool Force { get; set; }
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("One run's set as exported/run/images/*.png plus exported/run/targets.safetensors and targets.csv", new ExportOptions { Sets = ["run/distilled.safetensors"] }),

@@ -26,7 +26,6 @@ public sealed class SelftestOptions
         "Stops at the first sticky device error, naming the case. Sets RAWDISTILL_SYNC=1 unless it is set.")]
     public bool Thorough { get; set; }
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Verify the CUDA backend on a GPU machine", new SelftestOptions { Device = "cuda" }),

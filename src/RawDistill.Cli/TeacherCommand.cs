@@ -107,12 +107,11 @@ public sealed class TeacherOptions
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda[:N].")]
     public string Device { get; set; } = "auto";
 
-    [Option("quiet", HelpText = "Only epoch summaries, no per-step progress lines.")]
+    [Option("quiet", HelpText = "Only epoch summaries, no per-step progress.")]
     public bool Quiet { get; set; }
 
     static readonly UnParserSettings SkipDefaults = new() { SkipDefault = true };
 
-    [Usage(ApplicationAlias = "rawdistill")]
     public static IEnumerable<Example> Examples =>
     [
         new Example("Train the default teacher on the embedded Fashion-MNIST subset", SkipDefaults, new TeacherOptions { Action = "train", Out = "teacher.safetensors" }),
@@ -181,7 +180,10 @@ public static class TeacherCommand
         BarlowTwinsTrainer trainer;
         if (o.Resume)
         {
-            if (!File.Exists(checkpoint)) throw new CliException($"--resume: no checkpoint at {checkpoint} (give --checkpoint or the --out of the interrupted run)");
+            if (!File.Exists(checkpoint))
+                throw new CliException(File.Exists(output)
+                    ? $"--resume: {output} is a finished teacher (its checkpoint {checkpoint} is removed once the teacher is written); nothing to continue"
+                    : $"--resume: no checkpoint at {checkpoint} (give --checkpoint or the --out of the interrupted run)");
             try
             {
                 trainer = BarlowTwinsTrainer.LoadCheckpoint(checkpoint, backend);
@@ -198,7 +200,7 @@ public static class TeacherCommand
             if (o.Batch < 2) throw new CliException("--batch: expected at least 2");
             var options = new BarlowTwinsOptions
             {
-                Epochs = o.Epochs ?? (DataSpec.Parse(o.Data).Format == DataFormat.FashionMnistMini ? 10 : 100),
+                Epochs = DistillCommand.TeacherEpochs(o.Epochs, DataSpec.Parse(o.Data)),
                 Batch = o.Batch,
                 Projector = ParseWidths(o.Projector),
                 LambdaOff = ParseLambdaOff(o.LambdaOff, ParseWidths(o.Projector)[^1]),
@@ -236,25 +238,19 @@ public static class TeacherCommand
             Console.Error.WriteLine($"barlow twins: encoder {trainer.EncoderConfig.ToJson()} ({trainer.Encoder.ParameterCount:N0} parameters, {trainer.Encoder.FeatureDim}-d), " +
                 $"projector {string.Join('-', opt.Projector)}, λ_off {trainer.LambdaOff:G4}, {opt.Optimizer} lr {opt.Lr * opt.Batch / 256:G4}, " +
                 $"batch {opt.Batch}, {trainer.StepsPerEpoch} steps/epoch × {opt.Epochs} epochs, seed {opt.Seed}");
-            Console.Error.WriteLine($"checkpoint after every epoch: {checkpoint}");
+            Console.Error.WriteLine($"checkpoint after every epoch: {checkpoint} (removed once the teacher is written)");
+            int left = opt.Epochs - trainer.CompletedEpochs;
+            DistillCommand.Print(new WorkPlan().Add($"train the teacher {left} epochs on {WorkPlan.Count(data.Count)} {data.Height}×{data.Width} images",
+                CostModel.TeacherSeconds(data.Count, left, data.Height, data.Width)), backend);
             var clock = Stopwatch.StartNew();
-            var lastPrint = TimeSpan.Zero;
-            double epochSum = 0;
-            trainer.Train(data, checkpoint, p =>
-            {
-                if (p.Step == 1) epochSum = 0;
-                epochSum += p.Loss;
-                bool last = p.Step == p.StepsPerEpoch;
-                if (o.Quiet && !last) return;
-                if (!last && clock.Elapsed - lastPrint < TimeSpan.FromSeconds(10) && p.Step != 1) return;
-                lastPrint = clock.Elapsed;
-                Console.Error.WriteLine($"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.Lr:G3} {p.ImagesPerSecond:F0} img/s ETA {Format(p.Eta)}" +
-                    (last ? $"; epoch mean loss {epochSum / p.StepsPerEpoch:F3}" : ""));
-            });
+            using (var progress = new TeacherProgress(Console.Error.WriteLine))
+                trainer.Train(data, checkpoint, progress.Report);
             var losses = trainer.EpochLosses;
             Console.Error.WriteLine($"epoch losses: {string.Join(", ", losses.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}");
             trainer.SaveTeacher(output);
-            Console.WriteLine($"wrote teacher {output} ({trainer.EncoderConfig.Arch}, {trainer.Encoder.FeatureDim}-d, {trainer.CompletedEpochs} epochs, final loss {losses[^1]:F3}) in {Format(clock.Elapsed)}; checkpoint {checkpoint}");
+            // A finished teacher needs no checkpoint (a resume would have nothing to do), and it is as large as the model and optimizer state.
+            File.Delete(checkpoint);
+            Console.WriteLine($"wrote teacher {output} ({trainer.EncoderConfig.Arch}, {trainer.Encoder.FeatureDim}-d, {trainer.CompletedEpochs} epochs, final loss {losses[^1]:F3}) in {ProgressDisplay.Format(clock.Elapsed)}");
         }
         return 0;
     }
@@ -277,8 +273,6 @@ public static class TeacherCommand
         }
         return data;
     }
-
-    static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
 
     // ---- import --------------------------------------------------------------------------------
 
@@ -416,7 +410,7 @@ public static class TeacherCommand
         var clock = Stopwatch.StartNew();
 
         float[] trainT = teacher.Embed(train, o.Batch), testT = teacher.Embed(test, o.Batch);
-        Console.Error.WriteLine($"teacher features: {train.Count} + {test.Count} × {teacher.FeatureDim} in {Format(clock.Elapsed)}");
+        Console.Error.WriteLine($"teacher features: {train.Count} + {test.Count} × {teacher.FeatureDim} in {ProgressDisplay.Format(clock.Elapsed)}");
         float[] trainR, testR;
         using (var random = teacher.Config.Build(new Generator(o.Seed).Fork(0x52414E44)))
         {
@@ -439,7 +433,7 @@ public static class TeacherCommand
         Console.WriteLine($"{"fraction",9} {"labels",7} {"teacher",9} {"random",9}");
         foreach (var r in rows)
             Console.WriteLine($"{r.Fraction,9:P1} {r.Labels,7} {r.TeacherAccuracy,9:P2} {r.RandomAccuracy,9:P2}");
-        Console.Error.WriteLine($"eval took {Format(clock.Elapsed)}");
+        Console.Error.WriteLine($"eval took {ProgressDisplay.Format(clock.Elapsed)}");
         if (o.Json != null)
         {
             var doc = new { teacher = o.Teacher, data = o.Data, l2 = o.L2, seed = o.Seed, feature_dim = d, test_images = test.Count, results = rows };
@@ -482,7 +476,7 @@ public static class TeacherCommand
             [NormalizationStats.MetadataKey] = teacher.Normalization.ToJson(),
         };
         Safetensors.Write(o.Out, entries, meta);
-        Console.WriteLine($"wrote {o.Out}: features {data.Count} × {teacher.FeatureDim} (f32){(data.HasLabels ? ", labels" : "")} in {Format(clock.Elapsed)}");
+        Console.WriteLine($"wrote {o.Out}: features {data.Count} × {teacher.FeatureDim} (f32){(data.HasLabels ? ", labels" : "")} in {ProgressDisplay.Format(clock.Elapsed)}");
         return 0;
     }
 }

@@ -135,9 +135,9 @@ public static class PretrainEvaluation
         var results = new List<EvalResult>();
         var testLabels = test.Labels.ToArray();
         var trainLabels = train.Labels.ToArray();
-        // Progress: one line per cell with an ETA over all cells (the teacher row runs once per seed).
+        // Progress: a kept line per cell on the one display, with an ETA over all cells (the teacher row runs once per seed).
         int totalCells = seeds.Count * (archs.Count * sets.Count(x => x.Fixed == null) + sets.Count(x => x.Fixed != null)), doneCells = 0;
-        var overall = System.Diagnostics.Stopwatch.StartNew();
+        using var progress = Common.ProgressDisplay.Start("evaluation cell", totalCells, 0, log);
         for (int a = 0; a < archs.Count; a++)
         {
             var arch = archs[a];
@@ -221,9 +221,7 @@ public static class PretrainEvaluation
                                 $"{(probeName == LinearProbeProtocol ? "probe" : probeName)} {Pct(fractions[k])} {acc * 100:F2}%");
                         }
                     doneCells++;
-                    double eta = overall.Elapsed.TotalSeconds / doneCells * (totalCells - doneCells);
-                    log?.Invoke($"eval {doneCells}/{totalCells} {archName} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s" +
-                        (doneCells < totalCells ? $", evaluation ETA {TimeSpan.FromSeconds(eta):h\\:mm\\:ss})" : ")"));
+                    progress.Report(doneCells, detail: $"{archName} seed {seed} {set.Name}: {string.Join(", ", cells)} ({clock.Elapsed.TotalSeconds:F0} s)", keep: true);
                 }
             }
         }

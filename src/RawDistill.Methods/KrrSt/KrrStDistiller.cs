@@ -21,11 +21,7 @@ using RawDistill.Tensors;
 /// <param name="Loss">L of the last step.</param>
 /// <param name="Lr">η of the last step (after the linear decay).</param>
 /// <param name="Seconds">Wall seconds of distillation so far (across resumes).</param>
-public readonly record struct KrrStProgress(int Step, int Steps, double Loss, double Lr, double Seconds)
-{
-    /// <summary>Remaining time at the average pace so far.</summary>
-    public TimeSpan Eta => Step == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Seconds / Step * (Steps - Step));
-}
+public readonly record struct KrrStProgress(int Step, int Steps, double Loss, double Lr, double Seconds);
 
 /// <summary>A KRR-ST run stopped: NaN loss or a failed factorization. The last good checkpoint is kept.</summary>
 public sealed class KrrStDivergedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -64,7 +64,7 @@ public static class KrrStRun
         d.SaveDistilled(Path.Combine(outDir, DistilledFile));
         ImageGrid.Save(Path.Combine(outDir, GridFile), d.XSyn.Detach());
         LinePlot.Save(Path.Combine(outDir, LossPlotFile), rows.Select(r => (double)r.Step).ToList(), rows.Select(r => r.Loss).ToList(), logY: true,
-            xLabel: "outer step", yLabel: "loss (log)");
+            xLabel: "outer step", yLabel: "loss (log)", title: "KRR-ST outer loss");
     }
 
     static void WriteMetrics(string path, List<(int Step, double Loss, double Lr, double Seconds)> rows)

@@ -142,18 +142,21 @@ public static class ExpertTrainer
         var store = ExpertStore.OpenOrCreate(dir, Manifest(config, teacherHash, fitted, teacher.Normalization, teacher.FeatureDim));
         var data = RegressionData.FromDataset(fitted, targets, teacher.Normalization);
         var mine = Shard(config.Experts, shard.Index, shard.Count);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // One display over the shard's expert epochs (the ones done before a resume count as done).
+        long done = mine.Sum(k => (long)store.Status(k).EpochsDone);
+        using var progress = ProgressDisplay.Start("expert epoch", (long)mine.Length * config.Epochs, done, log);
         foreach (var k in mine)
         {
             var st = store.Status(k);
             if (st.Finished)
             {
-                log?.Invoke($"expert {k}: finished already");
+                progress.Line($"expert {k}: finished already");
                 continue;
             }
-            if (st.EpochsDone > 0) log?.Invoke($"expert {k}: resuming after epoch {st.EpochsDone}");
+            if (st.EpochsDone > 0) progress.Line($"expert {k}: resuming after epoch {st.EpochsDone}");
             Train(store, k, data, backend, (e, ep, loss) =>
-                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"expert {e} epoch {ep}/{config.Epochs} loss {loss:G5} ({clock.Elapsed.TotalSeconds:F0} s)")));
+                progress.Report(++done, detail: string.Create(CultureInfo.InvariantCulture, $"expert {e} epoch {ep}/{config.Epochs} loss {loss:G5}"),
+                    keep: ep == config.Epochs));
         }
         return store;
     }

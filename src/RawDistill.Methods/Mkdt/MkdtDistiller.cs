@@ -24,11 +24,7 @@ using RawDistill.Tensors;
 /// <param name="GradYNorm">‖∂L/∂Y‖.</param>
 /// <param name="GradEta">∂L/∂η.</param>
 public readonly record struct MkdtProgress(int Step, int Steps, double Loss, double Eta, double Seconds, int Expert, int Start,
-    double GradXNorm, double GradYNorm, double GradEta)
-{
-    /// <summary>Remaining time at the average pace so far.</summary>
-    public TimeSpan Remaining => Step == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Seconds / Step * (Steps - Step));
-}
+    double GradXNorm, double GradYNorm, double GradEta);
 
 /// <summary>An MKDT run stopped: NaN loss or η ≤ 0. The last checkpoint is kept.</summary>
 public sealed class MkdtDivergedException(string message) : Exception(message);

@@ -69,7 +69,7 @@ public static class MkdtRun
         SaveGrid(d, Path.Combine(outDir, GridFile));
         if (losses.Count > 0)
             LinePlot.Save(Path.Combine(outDir, LossPlotFile), losses.Select(r => r.Step).ToList(), losses.Select(r => r.Loss).ToList(), logY: true,
-                xLabel: "iteration", yLabel: "matching loss (log)");
+                xLabel: "iteration", yLabel: "matching loss (log)", title: "MKDT trajectory-matching loss");
     }
 
     static void SaveGrid(MkdtDistiller d, string path)

@@ -22,9 +22,8 @@ using RawDistill.Tensors;
 /// <param name="StepsPerEpoch">Steps per epoch.</param>
 /// <param name="Loss">This step's loss.</param>
 /// <param name="ImagesPerSecond">Throughput of this process's run so far (images, not views).</param>
-/// <param name="Eta">Estimated time to the end of the run.</param>
 /// <param name="Lr">The learning rate of this step.</param>
-public readonly record struct TrainProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double ImagesPerSecond, TimeSpan Eta, double Lr);
+public readonly record struct TrainProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double ImagesPerSecond, double Lr);
 
 /// <summary>
 /// Barlow Twins on our engine (design page evaluation.md, "The SSL teacher"): an encoder from
@@ -204,8 +203,6 @@ public sealed class BarlowTwinsTrainer : IDisposable
         var root = new Generator(Options.Seed);
         var clock = Stopwatch.StartNew();
         long stepsDone = 0;
-        double firstStepSeconds = 0;
-        long stepsLeft = (long)(Options.Epochs - CompletedEpochs) * StepsPerEpoch;
         int lastEpoch = Math.Min(Options.Epochs, stopAfterEpoch ?? int.MaxValue);
         while (CompletedEpochs < lastEpoch)
         {
@@ -223,15 +220,9 @@ public sealed class BarlowTwinsTrainer : IDisposable
                 if (!double.IsFinite(loss)) throw new InvalidOperationException($"Barlow Twins loss became {loss} at epoch {epoch + 1}, step {s + 1}; lower the learning rate");
                 sum += loss;
                 stepsDone++;
-                if (stepsDone == 1) firstStepSeconds = clock.Elapsed.TotalSeconds;
-                if (progress != null)
-                {
-                    double secs = clock.Elapsed.TotalSeconds;
-                    // The first step carries JIT compilation and buffer warm-up; the ETA leaves it out once there is a second.
-                    double perStep = stepsDone > 1 ? (secs - firstStepSeconds) / (stepsDone - 1) : secs;
-                    progress(new TrainProgress(epoch + 1, Options.Epochs, s + 1, StepsPerEpoch, loss, stepsDone * Options.Batch / Math.Max(secs, 1e-9),
-                        TimeSpan.FromSeconds(perStep * (stepsLeft - stepsDone)), Optimizer.Lr));
-                }
+                // The ETA is the progress display's (Common/ProgressDisplay), which leaves out the warm-up step.
+                progress?.Invoke(new TrainProgress(epoch + 1, Options.Epochs, s + 1, StepsPerEpoch, loss,
+                    stepsDone * Options.Batch / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), Optimizer.Lr));
             }
             _epochLosses.Add(sum / StepsPerEpoch);
             CompletedEpochs++;

@@ -27,6 +27,30 @@ public static class TeacherCache
     }
 
     /// <summary>
+    /// Epochs <see cref="GetOrTrain"/> will train for the entry: none when the teacher is cached,
+    /// the rest after an interrupted training's checkpoint (when it is of <paramref name="epochs"/>
+    /// epochs), else all of them. For the plan printed before the work.
+    /// </summary>
+    public static int EpochsToTrain(string path, int epochs)
+    {
+        if (File.Exists(path)) return 0;
+        try
+        {
+            if (File.Exists(path + ".ckpt"))
+            {
+                var meta = IO.Safetensors.Read(path + ".ckpt").Metadata;
+                if (BarlowTwinsOptions.FromJson(meta["options"]).Epochs == epochs)
+                    return Math.Max(0, epochs - (int)System.Text.Json.Nodes.JsonNode.Parse(meta[BarlowTwinsTrainer.CheckpointKey])!["completed_epochs"]!);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException or FormatException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            // An unreadable checkpoint is started over (GetOrTrain says so): all the epochs.
+        }
+        return epochs;
+    }
+
+    /// <summary>
     /// The teacher at <paramref name="path"/>: the cached file when it exists, else trained on
     /// <paramref name="train"/> (Barlow Twins with the default ConvNet encoder and
     /// <paramref name="options"/>), resuming from <c>path.ckpt</c> when an earlier run was

@@ -76,6 +76,42 @@ public sealed class LinePlotTests
         Assert.NotEqual(px, px2);
     }
 
+    [Theory]
+    [InlineData(0.0, 100.0, new[] { 0.0, 20, 40, 60, 80, 100 })]
+    [InlineData(1.0, 200.0, new[] { 0.0, 50, 100, 150, 200 })]
+    [InlineData(0.13, 0.97, new[] { 0.0, 0.2, 0.4, 0.6, 0.8, 1.0 })]
+    [InlineData(-0.35, 0.35, new[] { -0.4, -0.2, 0, 0.2, 0.4 })]
+    public void LinearTicksAreRoundNumbersCoveringTheData(double lo, double hi, double[] expected) =>
+        // Issue 14 item 12: the ticks were lo + t·(hi − lo)/4, e.g. 0.13, 0.34, 0.55, 0.76, 0.97.
+        Assert.Equal(expected, LinePlot.NiceTicks(lo, hi));
+
+    [Fact]
+    public void LogTicksAreDecadesOrRoundMantissas()
+    {
+        // A KRR-ST loss falling from 0.26 to 0.15 (less than a decade): 0.1, 0.2, 0.3, not 0.15, 0.172, ….
+        Assert.Equal([0.1, 0.2, 0.3], LinePlot.NiceLogTicks(Math.Log10(0.15), Math.Log10(0.26)));
+        // 0.01 to 10: the decades.
+        Assert.Equal([0.01, 0.1, 1, 10], LinePlot.NiceLogTicks(-2, 1));
+        // 0.8 to 3: 1-2-5 × 10^k (0.5, 1, 2, 5).
+        Assert.Equal([0.5, 1, 2, 5], LinePlot.NiceLogTicks(Math.Log10(0.8), Math.Log10(3)));
+        // Every label is one the font can draw.
+        Assert.All(LinePlot.NiceLogTicks(-7, 5).Select(LinePlot.TickLabel), l => Assert.All(l, c => Assert.True(BitmapFont.Has(c))));
+    }
+
+    [Fact]
+    public void ATitleIsDrawnAboveThePlot()
+    {
+        var x = Enumerable.Range(0, 50).Select(i => (double)i).ToList();
+        var y = x.Select(v => 0.3 - v / 400).ToList();
+        var (plain, w, _) = LinePlot.Render(x, y, logY: true, width: 320, height: 240, xLabel: "outer step", yLabel: "loss (log)");
+        var (titled, _, _) = LinePlot.Render(x, y, logY: true, width: 320, height: 240, xLabel: "outer step", yLabel: "loss (log)", title: "KRR-ST outer loss");
+        int DarkRows(byte[] px, int rows) => Enumerable.Range(0, rows).Sum(cy => Enumerable.Range(w / 3, w / 3).Count(cx => px[(cy * w + cx) * 3] < 128));
+        // The title's ink sits in the top band, in the middle third where no y label reaches.
+        int band = 6 + BitmapFont.GlyphHeight * 2;
+        Assert.Equal(0, DarkRows(plain, band));
+        Assert.True(DarkRows(titled, band) >= Ink("KRR-ST", 2).Count / 2, "no title");
+    }
+
     [Fact]
     public void TooSmallForTheLabelsIsAnError() =>
         Assert.Throws<ArgumentException>(() => LinePlot.Render([0, 1], [0, 1], width: 30, height: 30));

@@ -51,4 +51,20 @@ public sealed class CliHelpTests
         Assert.Equal(0, evalCode);
         Assert.Contains("(Default: 100) Pre-training epochs", evalHelp);
     }
+
+    [Theory]
+    [InlineData("teacher", "rawdistill teacher train --out teacher.safetensors")]
+    [InlineData("teacher", "rawdistill teacher eval --teacher teacher.safetensors")]
+    [InlineData("experts", "rawdistill experts status --out /shared/experts")]
+    [InlineData("bench", "rawdistill bench gemm --size 1024")]
+    [InlineData("export", "rawdistill export run/distilled.safetensors --out exported")]
+    [InlineData("distill", "rawdistill distill --resume runs/krr-st")]
+    public void ExamplesPutTheActionRightAfterTheVerb(string verb, string example)
+    {
+        // Issue 14 item 11: the parser's own rendering wrote `rawdistill teacher --out teacher.safetensors train`.
+        var (code, text) = Run(verb, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains(example, text);
+        Assert.DoesNotContain("--out teacher.safetensors train", text);
+    }
 }

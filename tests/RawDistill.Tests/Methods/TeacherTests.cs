@@ -217,7 +217,9 @@ public sealed class TeacherTests : IDisposable
         int rc = Cli.CliApp.Run(["teacher", "train", "--train-images", "256", "--epochs", "1", "--batch", "64", "--widths", "4,8,8",
             "--projector", "32,32,32", "--quiet", "--out", teacher]);
         Assert.Equal(0, rc);
-        Assert.True(File.Exists(teacher + ".ckpt"));
+        // Issue 14 item 4: a finished teacher leaves no checkpoint behind (it used to leave OUT.ckpt, 13 MB at the default size).
+        Assert.False(File.Exists(teacher + ".ckpt"));
+        Assert.Equal(1, Cli.CliApp.Run(["teacher", "train", "--resume", "--quiet", "--out", teacher]));   // nothing to continue: a one-line error
         using (var t = Teacher.Load(teacher))
         {
             Assert.Equal("fashion-mnist-mini", t.Metadata["dataset"]);
