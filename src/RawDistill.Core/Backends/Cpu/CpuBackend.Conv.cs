@@ -115,6 +115,37 @@ public sealed unsafe partial class CpuBackend
             new ReadOnlySpan<T>(src + r * srcLd, len).CopyTo(new Span<T>(dst + r * dstLd, len));
     }
 
+    /// <summary>
+    /// Copies a group's GEMM output [K/G, cnt·P·Q] (rows ld apart) to the cnt images' channels of
+    /// that group in y (at <paramref name="yg"/>, images K·P·Q apart).
+    /// </summary>
+    static void ScatterImages<T>(in Conv2dGeometry g, T* from, int ld, T* yg, int cnt) where T : unmanaged
+    {
+        int pq = g.P * g.Q;
+        for (int i = 0; i < cnt; i++)
+            CopyRows(from + (long)i * pq, ld, yg + (long)i * g.K * pq, pq, g.KPerGroup, pq);
+    }
+
+    /// <summary>The inverse of <see cref="ScatterImages"/>: a group's channels of cnt images of dy side by side, rows ld apart.</summary>
+    static void GatherImages<T>(in Conv2dGeometry g, T* dyg, T* to, int ld, int cnt) where T : unmanaged
+    {
+        int pq = g.P * g.Q;
+        for (int i = 0; i < cnt; i++)
+            CopyRows(dyg + (long)i * g.K * pq, pq, to + (long)i * pq, ld, g.KPerGroup, pq);
+    }
+
+    /// <summary>y[n, k] += bias[k] for images n0 .. n0+cnt.</summary>
+    static void AddBias<T>(in Conv2dGeometry g, T* bias, T* y, int n0, int cnt) where T : unmanaged, INumberBase<T>
+    {
+        int pq = g.P * g.Q;
+        for (int i = 0; i < cnt; i++)
+            for (int k = 0; k < g.K; k++)
+            {
+                var row = new Span<T>(y + ((long)(n0 + i) * g.K + k) * pq, pq);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, bias[k], row);
+            }
+    }
+
     static void ConvForwardT<T>(Conv2dGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (ImplicitIm2Col && !(ImagesPerGemm(g) == 1 && IsPointwise(g)))
@@ -152,16 +183,9 @@ public sealed unsafe partial class CpuBackend
                         continue;
                     }
                     GemmT(false, false, g.KPerGroup, cnt * pq, crs, 1.0, wg, crs, src, ld, 0.0, outPtr, ld);
-                    for (int i = 0; i < cnt; i++)
-                        CopyRows(outPtr + (long)i * pq, ld, yg + (long)i * g.K * pq, pq, g.KPerGroup, pq);
+                    ScatterImages(g, outPtr, ld, yg, cnt);
                 }
-                if (bias != null)
-                    for (int i = 0; i < cnt; i++)
-                        for (int k = 0; k < g.K; k++)
-                        {
-                            var row = new Span<T>(y + ((long)(n0 + i) * g.K + k) * pq, pq);
-                            System.Numerics.Tensors.TensorPrimitives.Add(row, bias[k], row);
-                        }
+                if (bias != null) AddBias(g, bias, y, n0, cnt);
             }
             return buf;
         }, _ => { });
@@ -201,8 +225,7 @@ public sealed unsafe partial class CpuBackend
                     int srcLd = pq;
                     if (nb > 1)
                     {
-                        for (int i = 0; i < cnt; i++)
-                            CopyRows(dyg + (long)i * g.K * pq, pq, dyPtr + (long)i * pq, ld, g.KPerGroup, pq);
+                        GatherImages(g, dyg, dyPtr, ld, cnt);
                         src = dyPtr;
                         srcLd = ld;
                     }
@@ -233,28 +256,13 @@ public sealed unsafe partial class CpuBackend
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
         bool direct = nb == 1 && IsPointwise(g);
         int ld = nb * pq;
-        new Span<T>(dw, (int)wCount).Clear();
-        // Deterministic sum over images: the image groups are split into a fixed set of
-        // contiguous chunks (not handed out by the scheduler); each chunk adds its groups in
-        // order into its own buffer (chunk 0 straight into dw), and the buffers are added to
-        // dw in chunk order. The grouping depends on the shape and the core count only, so the
-        // weight gradient (and every training run built on it) is bitwise reproducible.
-        int chunks = Math.Max(1, Math.Min(groups, Math.Min(Environment.ProcessorCount, 16)));
-        int per = (groups + chunks - 1) / chunks;
-        var partial = new T[chunks][];
-        Parallel.For(0, chunks, ch =>
+        SumOverImageGroups(groups, wCount, dw, (g0, g1, acc) =>
         {
-            using var serial = GroupGemms(chunks);
-            int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
             var cols = direct ? null : new T[(long)crs * ld];
             var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];
-            var own = ch == 0 ? null : new T[wCount];
-            partial[ch] = own!;
             fixed (T* colsPtr = cols)
             fixed (T* dyPtr = dyBuf)
-            fixed (T* ownPtr = own)
             {
-                T* acc = ch == 0 ? dw : ownPtr;
                 for (int ig = g0; ig < g1; ig++)
                 {
                     int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
@@ -271,8 +279,7 @@ public sealed unsafe partial class CpuBackend
                         int dyLd = pq;
                         if (nb > 1)
                         {
-                            for (int i = 0; i < cnt; i++)
-                                CopyRows(dyg + (long)i * g.K * pq, pq, dyPtr + (long)i * pq, ld, g.KPerGroup, pq);
+                            GatherImages(g, dyg, dyPtr, ld, cnt);
                             dyg = dyPtr;
                             dyLd = ld;
                         }
@@ -280,6 +287,33 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             }
+        });
+    }
+
+    /// <summary>A contiguous range of image groups [g0, g1) whose weight gradients are added into acc.</summary>
+    unsafe delegate void ImageGroupRange<T>(int g0, int g1, T* acc) where T : unmanaged;
+
+    /// <summary>
+    /// dw = the sum over image groups of what <paramref name="range"/> adds, deterministically: the
+    /// groups are split into a fixed set of contiguous chunks (not handed out by the scheduler);
+    /// each chunk adds its groups in order into its own buffer (chunk 0 straight into dw), and
+    /// the buffers are added to dw in chunk order. The grouping depends on the shape and the core
+    /// count only, so the weight gradient (and every training run built on it) is bitwise
+    /// reproducible. Each chunk's GEMMs stay on its thread (<see cref="GroupGemms"/>).
+    /// </summary>
+    static void SumOverImageGroups<T>(int groups, long wCount, T* dw, ImageGroupRange<T> range) where T : unmanaged, INumberBase<T>
+    {
+        new Span<T>(dw, (int)wCount).Clear();
+        int chunks = Math.Max(1, Math.Min(groups, Math.Min(Environment.ProcessorCount, 16)));
+        int per = (groups + chunks - 1) / chunks;
+        var partial = new T[chunks][];
+        Parallel.For(0, chunks, ch =>
+        {
+            using var serial = GroupGemms(chunks);
+            int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
+            var own = ch == 0 ? null : new T[wCount];
+            partial[ch] = own!;
+            fixed (T* ownPtr = own) range(g0, g1, ch == 0 ? dw : ownPtr);
         });
         var d = new Span<T>(dw, (int)wCount);
         for (int ch = 1; ch < chunks; ch++)

@@ -87,17 +87,10 @@ public sealed unsafe partial class CpuBackend
                     }
 
                     CpuGemm.Gemm(false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, cols, T.Zero, outPtr, ld);
-                    for (int i = 0; i < cnt; i++)
-                        CopyRows(outPtr + (long)i * pq, ld, yg + (long)i * g.K * pq, pq, g.KPerGroup, pq);
+                    ScatterImages(g, outPtr, ld, yg, cnt);
                 }
 
-                if (bias != null)
-                    for (int i = 0; i < cnt; i++)
-                        for (int k = 0; k < g.K; k++)
-                        {
-                            var row = new Span<T>(y + ((long)(n0 + i) * g.K + k) * pq, pq);
-                            System.Numerics.Tensors.TensorPrimitives.Add(row, bias[k], row);
-                        }
+                if (bias != null) AddBias(g, bias, y, n0, cnt);
             }
             return buf;
         }, _ => { });
@@ -128,23 +121,11 @@ public sealed unsafe partial class CpuBackend
         long wCount = (long)g.K * crs;
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
         int ld = nb * pq;
-        new Span<T>(dw, (int)wCount).Clear();
-
-        // The same deterministic chunked sum as version 2 (ConvBackwardWeightT).
-        int chunks = Math.Max(1, Math.Min(groups, Math.Min(Environment.ProcessorCount, 16)));
-        int per = (groups + chunks - 1) / chunks;
-        var partial = new T[chunks][];
-        Parallel.For(0, chunks, ch =>
+        SumOverImageGroups(groups, wCount, dw, (g0, g1, acc) =>
         {
-            using var serial = GroupGemms(chunks);
-            int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
             var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];
-            var own = ch == 0 ? null : new T[wCount];
-            partial[ch] = own!;
             fixed (T* dyPtr = dyBuf)
-            fixed (T* ownPtr = own)
             {
-                T* acc = ch == 0 ? dw : ownPtr;
                 for (int ig = g0; ig < g1; ig++)
                 {
                     int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
@@ -155,8 +136,7 @@ public sealed unsafe partial class CpuBackend
                         int dyLd = pq;
                         if (nb > 1)
                         {
-                            for (int i = 0; i < cnt; i++)
-                                CopyRows(dyg + (long)i * g.K * pq, pq, dyPtr + (long)i * pq, ld, g.KPerGroup, pq);
+                            GatherImages(g, dyg, dyPtr, ld, cnt);
                             dyg = dyPtr;
                             dyLd = ld;
                         }
@@ -166,8 +146,5 @@ public sealed unsafe partial class CpuBackend
                 }
             }
         });
-        var d = new Span<T>(dw, (int)wCount);
-        for (int ch = 1; ch < chunks; ch++)
-            System.Numerics.Tensors.TensorPrimitives.Add(d, partial[ch], d);
     }
 }
