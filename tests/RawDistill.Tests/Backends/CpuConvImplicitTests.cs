@@ -32,8 +32,14 @@ public sealed class CpuConvImplicitTests
         { 3, 130, 9, 7, 5, 3, 3, 1, 2 },
     };
 
-    static Conv2dGeometry Geometry(int n, int c, int h, int w, int k, int r, int s, int stride, int pad) =>
-        new(n, c, h, w, k, r, s, stride, stride, pad, pad, c % 2 == 0 && k % 2 == 0 && c > 2 && k > 2 ? 2 : 1);
+    // The batch grows with the core count, because nb (images per GEMM) is capped at
+    // ⌈N / (2·cores)⌉: N = n·q + q − 1 with q = ⌊cores / 2⌋ keeps N = n on 2 cores and, on any
+    // count, the same nb > 1 with a partial last group where n = 13 or 7 give one on 2 cores.
+    static Conv2dGeometry Geometry(int n, int c, int h, int w, int k, int r, int s, int stride, int pad)
+    {
+        int q = Math.Max(1, Environment.ProcessorCount / 2);
+        return new(n * q + q - 1, c, h, w, k, r, s, stride, stride, pad, pad, c % 2 == 0 && k % 2 == 0 && c > 2 && k > 2 ? 2 : 1);
+    }
 
     [Theory]
     [MemberData(nameof(Geometries))]
