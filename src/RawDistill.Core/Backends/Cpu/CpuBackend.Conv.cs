@@ -126,12 +126,24 @@ public sealed unsafe partial class CpuBackend
             CopyRows(from + (long)i * pq, ld, yg + (long)i * g.K * pq, pq, g.KPerGroup, pq);
     }
 
-    /// <summary>The inverse of <see cref="ScatterImages"/>: a group's channels of cnt images of dy side by side, rows ld apart.</summary>
-    static void GatherImages<T>(in Conv2dGeometry g, T* dyg, T* to, int ld, int cnt) where T : unmanaged
+    /// <summary>
+    /// A group's rows of dy for images n0 .. n0+cnt (at <paramref name="dyg"/>) as one GEMM
+    /// operand: in place, rows P·Q apart, when there is no <paramref name="buffer"/> (one image
+    /// per GEMM); otherwise gathered side by side into it, rows <paramref name="ld"/> apart
+    /// (the inverse of <see cref="ScatterImages"/>).
+    /// </summary>
+    static T* DyRows<T>(in Conv2dGeometry g, T* dyg, T* buffer, int ld, int cnt, out int rowsLd) where T : unmanaged
     {
         int pq = g.P * g.Q;
+        if (buffer == null)
+        {
+            rowsLd = pq;
+            return dyg;
+        }
         for (int i = 0; i < cnt; i++)
-            CopyRows(dyg + (long)i * g.K * pq, pq, to + (long)i * pq, ld, g.KPerGroup, pq);
+            CopyRows(dyg + (long)i * g.K * pq, pq, buffer + (long)i * pq, ld, g.KPerGroup, pq);
+        rowsLd = ld;
+        return buffer;
     }
 
     /// <summary>y[n, k] += bias[k] for images n0 .. n0+cnt.</summary>
@@ -179,10 +191,10 @@ public sealed unsafe partial class CpuBackend
                     T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
                     if (nb == 1)
                     {
-                        GemmT(false, false, g.KPerGroup, pq, crs, 1.0, wg, crs, src, pq, 0.0, yg, pq);
+                        CpuGemm.Gemm(false, false, g.KPerGroup, pq, crs, T.One, wg, crs, src, pq, T.Zero, yg, pq);
                         continue;
                     }
-                    GemmT(false, false, g.KPerGroup, cnt * pq, crs, 1.0, wg, crs, src, ld, 0.0, outPtr, ld);
+                    CpuGemm.Gemm(false, false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, src, ld, T.Zero, outPtr, ld);
                     ScatterImages(g, outPtr, ld, yg, cnt);
                 }
                 if (bias != null) AddBias(g, bias, y, n0, cnt);
@@ -218,18 +230,11 @@ public sealed unsafe partial class CpuBackend
                     T* wg = w + (long)grp * g.KPerGroup * crs;
                     if (direct)
                     {
-                        GemmT(true, false, crs, pq, g.KPerGroup, 1.0, wg, crs, dyg, pq, 0.0, dxg, pq);
+                        CpuGemm.Gemm(true, false, crs, pq, g.KPerGroup, T.One, wg, crs, dyg, pq, T.Zero, dxg, pq);
                         continue;
                     }
-                    T* src = dyg;
-                    int srcLd = pq;
-                    if (nb > 1)
-                    {
-                        GatherImages(g, dyg, dyPtr, ld, cnt);
-                        src = dyPtr;
-                        srcLd = ld;
-                    }
-                    GemmT(true, false, crs, cnt * pq, g.KPerGroup, 1.0, wg, crs, src, srcLd, 0.0, colsPtr, ld);
+                    T* src = DyRows(g, dyg, dyPtr, ld, cnt, out int srcLd);
+                    CpuGemm.Gemm(true, false, crs, cnt * pq, g.KPerGroup, T.One, wg, crs, src, srcLd, T.Zero, colsPtr, ld);
                     for (int i = 0; i < cnt; i++)
                     {
                         T* dxi = dxg + (long)i * g.C * hw;
@@ -275,15 +280,8 @@ public sealed unsafe partial class CpuBackend
                                 Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
                             src = colsPtr;
                         }
-                        T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
-                        int dyLd = pq;
-                        if (nb > 1)
-                        {
-                            GatherImages(g, dyg, dyPtr, ld, cnt);
-                            dyg = dyPtr;
-                            dyLd = ld;
-                        }
-                        GemmT(false, true, g.KPerGroup, crs, cnt * pq, 1.0, dyg, dyLd, src, direct ? pq : ld, 1.0, acc + (long)grp * g.KPerGroup * crs, crs);
+                        T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
+                        CpuGemm.Gemm(false, true, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, src, direct ? pq : ld, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
                     }
                 }
             }

@@ -132,15 +132,7 @@ public sealed unsafe partial class CpuBackend
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
                         var colsT = new Im2ColTransposedOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
-                        T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
-                        int dyLd = pq;
-                        if (nb > 1)
-                        {
-                            GatherImages(g, dyg, dyPtr, ld, cnt);
-                            dyg = dyPtr;
-                            dyLd = ld;
-                        }
-
+                        T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
                         CpuGemm.Gemm(false, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, colsT, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
                     }
                 }

@@ -32,14 +32,4 @@ public sealed unsafe partial class CpuBackend
         if (g.Batch > 1 && work < CpuGemm.WorkPerThread && g.StrideC != 0) Parallel.For(0, g.Batch, One);
         else for (int i = 0; i < g.Batch; i++) One(i);
     }
-
-    /// <summary>Row-major GEMM on raw pointers for either float type (used by conv2d).</summary>
-    internal static void GemmT<T>(bool transA, bool transB, int m, int n, int k, double alpha, T* a, int lda, T* b, int ldb, double beta, T* c, int ldc) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-            CpuGemm.Sgemm(transA, transB, m, n, k, (float)alpha, (float*)a, lda, (float*)b, ldb, (float)beta, (float*)c, ldc);
-        else if (typeof(T) == typeof(double))
-            CpuGemm.Dgemm(transA, transB, m, n, k, alpha, (double*)a, lda, (double*)b, ldb, beta, (double*)c, ldc);
-        else throw new NotSupportedException($"gemm on {typeof(T).Name}");
-    }
 }
