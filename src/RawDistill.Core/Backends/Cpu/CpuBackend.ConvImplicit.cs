@@ -16,6 +16,12 @@ using System.Numerics;
 // version 2's for the forward and the weight gradient (same operands, same KC slices); the
 // input gradient sums over (k, r, s) in another order than col2im, so it agrees with version 2
 // to rounding, not bit for bit. Every result is deterministic.
+//
+// The "single core, CPU time" figures in the comments below (thresholds and operand choices)
+// come from a scratch A/B harness that was not committed (taskset -c 1, DOTNET_PROCESSOR_COUNT=1,
+// process CPU time, 5 alternating reps, load 15–20 from builds): they set the defaults, they are
+// not results. Recheck them with `RawDistill.Benchmarks conv-versions --versions 2,3`; the
+// committed before/after is benchmarks/results/cpu-side-by-side-2026-12-03.md.
 public sealed unsafe partial class CpuBackend
 {
     /// <summary>
