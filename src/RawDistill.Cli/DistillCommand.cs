@@ -294,7 +294,11 @@ public static partial class DistillCommand
         List<EvalResult> results;
         try
         {
-            var targets = teacherTargets ?? TeacherTargets.Get(teacher, hash, data.Source.Train, log: Console.Error.WriteLine);
+            // Targets a distillation just used stay in memory; otherwise the evaluation reads the
+            // rows it needs from the cache (TeacherTargetTable) instead of loading all of them.
+            var targets = teacherTargets != null
+                ? TeacherTargetTable.InMemory(teacherTargets, teacher.FeatureDim)
+                : TeacherTargets.Open(teacher, hash, data.Source.Train, log: Console.Error.WriteLine);
             results = DistilledSetEvaluation.Run(sets, teacher, teacherPath, hash, data, plan, outDir, backend,
                 Console.Error.WriteLine, preamble, targets);
         }

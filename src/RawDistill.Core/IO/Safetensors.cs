@@ -123,38 +123,7 @@ public static class Safetensors
     /// <exception cref="NotSupportedException">A single tensor exceeds the largest .NET array.</exception>
     public static SafetensorsFile Read(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        long fileLength = stream.Length;
-        if (fileLength < 8)
-        {
-            throw Malformed(path, $"file is {fileLength} bytes, shorter than the 8-byte header length prefix");
-        }
-
-        Span<byte> prefix = stackalloc byte[8];
-        stream.ReadExactly(prefix);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-        if (headerLength == 0)
-        {
-            throw Malformed(path, "header length is 0 (the header must be a JSON object, at least \"{}\")");
-        }
-
-        if (headerLength > MaxHeaderBytes)
-        {
-            throw Malformed(path, $"header length {headerLength} bytes is above the 100 MB limit ({MaxHeaderBytes} bytes)");
-        }
-
-        long dataStart = 8 + (long)headerLength;
-        if (dataStart > fileLength)
-        {
-            throw Malformed(path, $"header length {headerLength} bytes is larger than the file ({fileLength - 8} bytes follow the length prefix; truncated file?)");
-        }
-
-        byte[] header = new byte[headerLength];
-        stream.ReadExactly(header);
-        long dataLength = fileLength - dataStart;
-        var (metadata, layout) = ParseHeader(path, header, dataLength);
-
+        using var stream = Open(path, out var metadata, out var layout);
         var entries = new SafetensorsEntry[layout.Count];
         for (int i = 0; i < layout.Count; i++)
         {
@@ -166,6 +135,92 @@ public static class Safetensors
         }
 
         return new SafetensorsFile(path, metadata, entries);
+    }
+
+    /// <summary>
+    /// The metadata and every tensor's name, dtype and shape, without reading tensor data (a
+    /// cache check that decides whether a large file is worth loading).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is malformed.</exception>
+    public static SafetensorsHeader ReadHeader(string path)
+    {
+        using var stream = Open(path, out var metadata, out var layout);
+        long dataStart = stream.Position;
+        return new SafetensorsHeader(path, metadata, layout.Select(t => new SafetensorsTensorInfo(t.Name, t.DType, t.Shape, dataStart + t.Begin)).ToArray());
+    }
+
+    /// <summary>
+    /// One tensor's elements read from the file straight into a T[]: one copy of the data,
+    /// where <see cref="Read"/> followed by a typed accessor holds the bytes and the elements
+    /// at once (twice the tensor's size; ~1 GB for the 60 000 × 2048 teacher targets).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is malformed, or the tensor is not of T's dtype.</exception>
+    /// <exception cref="KeyNotFoundException">The file holds no tensor of that name.</exception>
+    public static T[] ReadTensor<T>(string path, string name) where T : unmanaged
+    {
+        using var stream = Open(path, out _, out var layout);
+        var t = layout.Find(l => l.Name == name)
+            ?? throw new KeyNotFoundException($"Safetensors file '{path}' has no tensor named '{name}'; it holds: {string.Join(", ", layout.Take(40).Select(l => l.Name))}.");
+        var expected = Tensor.DTypeOf<T>();
+        if (t.DType != expected)
+        {
+            throw new InvalidDataException($"Safetensors file '{path}': tensor '{name}' is {t.DType} {FormatShape(t.Shape)}, not {expected}.");
+        }
+
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Safetensors accessors assume a little-endian host.");
+        }
+
+        long bytes = t.End - t.Begin;
+        var values = new T[bytes / System.Runtime.CompilerServices.Unsafe.SizeOf<T>()];
+        stream.Seek(stream.Position + t.Begin, SeekOrigin.Begin);
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+
+    /// <summary>Opens a file and parses its header; the stream is left at the start of the data section.</summary>
+    private static FileStream Open(string path, out Dictionary<string, string> metadata, out List<Layout> layout)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            long fileLength = stream.Length;
+            if (fileLength < 8)
+            {
+                throw Malformed(path, $"file is {fileLength} bytes, shorter than the 8-byte header length prefix");
+            }
+
+            Span<byte> prefix = stackalloc byte[8];
+            stream.ReadExactly(prefix);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (headerLength == 0)
+            {
+                throw Malformed(path, "header length is 0 (the header must be a JSON object, at least \"{}\")");
+            }
+
+            if (headerLength > MaxHeaderBytes)
+            {
+                throw Malformed(path, $"header length {headerLength} bytes is above the 100 MB limit ({MaxHeaderBytes} bytes)");
+            }
+
+            long dataStart = 8 + (long)headerLength;
+            if (dataStart > fileLength)
+            {
+                throw Malformed(path, $"header length {headerLength} bytes is larger than the file ({fileLength - 8} bytes follow the length prefix; truncated file?)");
+            }
+
+            byte[] header = new byte[headerLength];
+            stream.ReadExactly(header);
+            (metadata, layout) = ParseHeader(path, header, fileLength - dataStart);
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
     private static void ValidateForWrite(List<SafetensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata)

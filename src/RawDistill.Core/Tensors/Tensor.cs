@@ -201,6 +201,18 @@ public sealed partial class Tensor : IDisposable
         return r;
     }
 
+    /// <summary>
+    /// Copies the elements into <paramref name="destination"/> (exactly <see cref="Numel"/> long;
+    /// the dtype must match T): a download without the intermediate array of <see cref="ToArray{T}"/>,
+    /// for loops that gather many batches into one buffer.
+    /// </summary>
+    public void CopyTo<T>(Span<T> destination) where T : unmanaged
+    {
+        if (DTypeOf<T>() != DType) throw new InvalidOperationException($"CopyTo<{typeof(T).Name}> on a {DType} tensor {Describe()}");
+        if (destination.Length != Numel) throw new ArgumentException($"CopyTo: a destination of {destination.Length} elements for the {Numel} of {Describe()}");
+        Backend.Download(Storage, MemoryMarshal.AsBytes(destination));
+    }
+
     /// <summary>The elements as doubles, whatever the dtype.</summary>
     public double[] ToDoubles() => DType switch
     {

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using RawDistill.Data;
 using RawDistill.IO;
 using RawDistill.Methods.Ssl;
+using RawDistill.Tensors;
 
 /// <summary>
 /// Stage 0 of MKDT and the targets of KRR-ST and of every evaluation baseline: the teacher's
@@ -31,36 +32,70 @@ public static class TeacherTargets
     /// <param name="log">Receives one line when the targets are computed or reused.</param>
     public static float[] Get(Teacher teacher, string teacherHash, ImageDataset data, string? cacheDir = null, Action<string>? log = null)
     {
+        var (fitted, dataHash, path) = Locate(teacher, data, cacheDir);
+        return Cached(teacher, teacherHash, fitted, dataHash, path, log)
+            ? Safetensors.ReadTensor<float>(path!, TensorName)
+            : Compute(teacher, teacherHash, fitted, dataHash, path, log);
+    }
+
+    /// <summary>
+    /// The same targets as <see cref="Get"/>, as a table read by rows: from the cache file without
+    /// loading it when it holds them (an evaluation reads only its subsets' rows), else computed,
+    /// cached and held in memory.
+    /// </summary>
+    public static TeacherTargetTable Open(Teacher teacher, string teacherHash, ImageDataset data, string? cacheDir = null, Action<string>? log = null)
+    {
+        var (fitted, dataHash, path) = Locate(teacher, data, cacheDir);
+        return Cached(teacher, teacherHash, fitted, dataHash, path, log)
+            ? TeacherTargetTable.FromFile(path!, TensorName)
+            : TeacherTargetTable.InMemory(Compute(teacher, teacherHash, fitted, dataHash, path, log), teacher.FeatureDim);
+    }
+
+    const string TensorName = "targets";
+
+    /// <summary>The images in the teacher's geometry, their fingerprint, and their cache file (null when there is no folder for one).</summary>
+    static (ImageDataset Fitted, string DataHash, string? Path) Locate(Teacher teacher, ImageDataset data, string? cacheDir)
+    {
         var fitted = teacher.Fit(data);
         string dataHash = DatasetHash(fitted);
         cacheDir ??= teacher.Path != null ? teacher.Path + ".targets" : null;
-        string? path = cacheDir == null ? null : Path.Combine(cacheDir, FileName(fitted, dataHash));
-        if (path != null && File.Exists(path))
+        return (fitted, dataHash, cacheDir == null ? null : Path.Combine(cacheDir, FileName(fitted, dataHash)));
+    }
+
+    /// <summary>Whether the cache file holds this teacher's targets of these images (if not, why goes to the log).</summary>
+    static bool Cached(Teacher teacher, string teacherHash, ImageDataset fitted, string dataHash, string? path, Action<string>? log)
+    {
+        if (path == null || !File.Exists(path)) return false;
+        try
         {
-            try
+            // The header decides, without reading the N × d floats.
+            var header = Safetensors.ReadHeader(path);
+            if (header.Metadata.TryGetValue("teacher_sha256", out var th) && th == teacherHash
+                && header.Metadata.TryGetValue("dataset_sha256", out var dh) && dh == dataHash
+                && header.Find(TensorName) is { DType: DType.F32, Shape: [var n, var d] } && n == fitted.Count && d == teacher.FeatureDim)
             {
-                var file = Safetensors.Read(path);
-                if (file.Metadata.TryGetValue("teacher_sha256", out var th) && th == teacherHash
-                    && file.Metadata.TryGetValue("dataset_sha256", out var dh) && dh == dataHash
-                    && file["targets"].Shape is [var n, var d] && n == fitted.Count && d == teacher.FeatureDim)
-                {
-                    log?.Invoke($"teacher targets: reusing {path}");
-                    return file.GetF32("targets");
-                }
-                log?.Invoke($"teacher targets: {path} is for another teacher or dataset; recomputing");
+                log?.Invoke($"teacher targets: reusing {path}");
+                return true;
             }
-            catch (InvalidDataException e)
-            {
-                log?.Invoke($"teacher targets: {path} is unreadable ({e.Message}); recomputing");
-            }
+            log?.Invoke($"teacher targets: {path} is for another teacher or dataset; recomputing");
         }
+        catch (InvalidDataException e)
+        {
+            log?.Invoke($"teacher targets: {path} is unreadable ({e.Message}); recomputing");
+        }
+        return false;
+    }
+
+    /// <summary>Embeds every image and writes the cache (when there is a folder for it).</summary>
+    static float[] Compute(Teacher teacher, string teacherHash, ImageDataset fitted, string dataHash, string? path, Action<string>? log)
+    {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var targets = teacher.Embed(fitted);
         log?.Invoke($"teacher targets: {fitted.Count} × {teacher.FeatureDim} computed in {clock.Elapsed.TotalSeconds:F1} s" + (path != null ? $" → {path}" : ""));
         if (path != null)
         {
-            Directory.CreateDirectory(cacheDir!);
-            Safetensors.Write(path, [SafetensorsEntry.Create("targets", [fitted.Count, teacher.FeatureDim], targets)], new Dictionary<string, string>
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            Safetensors.Write(path, [SafetensorsEntry.Create(TensorName, [fitted.Count, teacher.FeatureDim], targets)], new Dictionary<string, string>
             {
                 ["format"] = Format,
                 ["teacher_sha256"] = teacherHash,

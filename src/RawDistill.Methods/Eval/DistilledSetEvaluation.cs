@@ -49,11 +49,11 @@ public static class DistilledSetEvaluation
 
     /// <summary>
     /// Runs the evaluation of one <paramref name="set"/> on one dataset (source of the baselines
-    /// and downstream task alike): <see cref="Run(IReadOnlyList{DistilledSet}, Teacher, string, string, EvalDatasets, EvaluationPlan, string, IBackend, Action{string}, string, float[])"/>.
+    /// and downstream task alike): <see cref="Run(IReadOnlyList{DistilledSet}, Teacher, string, string, EvalDatasets, EvaluationPlan, string, IBackend, Action{string}, string, TeacherTargetTable)"/>.
     /// </summary>
     public static List<EvalResult> Run(DistilledSet set, Teacher teacher, string teacherPath, string teacherHash,
         DataSplits splits, string dataSpec, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble,
-        float[]? trainTargets = null) =>
+        TeacherTargetTable? trainTargets = null) =>
         Run([set], teacher, teacherPath, teacherHash, EvalDatasets.Same(splits, dataSpec), plan, outDir, backend, log, preamble, trainTargets);
 
     /// <summary>
@@ -71,7 +71,7 @@ public static class DistilledSetEvaluation
     /// </summary>
     public static List<EvalResult> Run(IReadOnlyList<DistilledSet> distilled, Teacher teacher, string teacherPath, string teacherHash,
         EvalDatasets data, EvaluationPlan plan, string outDir, IBackend backend, Action<string> log, string preamble,
-        float[]? trainTargets = null)
+        TeacherTargetTable? trainTargets = null)
     {
         if (distilled.Count == 0) throw new ArgumentException("no distilled set to evaluate");
         if (data.Downstream.Test is not { HasLabels: true } downTest || !data.Downstream.Train.HasLabels)
@@ -100,10 +100,12 @@ public static class DistilledSetEvaluation
         var blocks = new SeedBlocks(distilled.Count, plan.Seeds);
         DistilledSet SetAt(ulong seed) => distilled[blocks.SetOf(seed)];
         var clock = Stopwatch.StartNew();
-        var targets = trainTargets ?? teacher.Embed(real);
-        if (targets.Length != (long)real.Count * d) throw new ArgumentException($"teacher targets: {targets.Length} values for {real.Count} images of {d} dims");
+        var targets = trainTargets ?? TeacherTargetTable.InMemory(teacher.Embed(real), d);
+        if (targets.Count != real.Count || targets.Dim != d) throw new ArgumentException($"teacher targets: {targets.Count} × {targets.Dim} for {real.Count} images of {d} dims");
         var testTargets = teacher.Embed(testFit);
-        log($"teacher targets: {real.Count} source training and {testFit.Count} downstream test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
+        log(trainTargets == null
+            ? $"teacher targets: {real.Count} source training and {testFit.Count} downstream test images embedded ({clock.Elapsed.TotalSeconds:F0} s)"
+            : $"teacher targets: {testFit.Count} downstream test images embedded ({clock.Elapsed.TotalSeconds:F0} s)");
         var protocol = plan.Protocol;
         var sets = new List<EvalSetSource>();
         var notes = new List<string>();
@@ -177,7 +179,7 @@ public static class DistilledSetEvaluation
                     break;
                 case "kmeans":
                     var kclock = Stopwatch.StartNew();
-                    var centers = KMeansSubset.Select(targets, real.Count, d, m, seed: 0, backend: backend);
+                    var centers = KMeansSubset.Select(targets.All(), real.Count, d, m, seed: 0, backend: backend);
                     log($"k-means: {m} centroids of {real.Count} teacher features ({kclock.Elapsed.TotalSeconds:F0} s)");
                     sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend))
                     {
@@ -235,9 +237,9 @@ public static class DistilledSetEvaluation
     }
 
     /// <summary>The real images at <paramref name="idx"/> (pixel space [0, 1]) with their teacher targets.</summary>
-    public static (float[] X, float[] Y) Gather(ImageDataset real, float[] targets, int[] idx, int d, IBackend backend)
+    public static (float[] X, float[] Y) Gather(ImageDataset real, TeacherTargetTable targets, int[] idx, int d, IBackend backend)
     {
         using var scope = TensorScope.Begin();
-        return (real.Batch(idx, backend).ToArray<float>(), TeacherTargets.Rows(targets, d, idx));
+        return (real.Batch(idx, backend).ToArray<float>(), targets.Rows(idx));
     }
 }

@@ -28,7 +28,7 @@ public static class FeatureExtractor
             using var scope = TensorScope.Begin();
             var x = data.Batch(idx.AsSpan(0, b), backend, normalization);
             var f = encoder.Embed(x);
-            f.ToArray<float>().CopyTo(result.AsSpan(start * d, b * d));
+            f.CopyTo(result.AsSpan((int)((long)start * d), b * d));
             progress?.Report(start + b);
         }
         return result;

@@ -35,6 +35,7 @@ public sealed record RepresentationFit(double R2, double Mse)
         var backend = model.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
         using var _ = GradMode.NoGrad();
         var idx = new int[batch];
+        float[]? y = null;
         for (int start = 0; start < n; start += batch)
         {
             int b = Math.Min(batch, n - start);
@@ -43,7 +44,8 @@ public sealed record RepresentationFit(double R2, double Mse)
             var output = model.Forward(data.Batch(idx.AsSpan(0, b), backend, normalization));
             if (output.Shape.Length != 2 || output.Shape[1] != d)
                 throw new ArgumentException($"representation fit: the model's head gives [{string.Join(", ", output.Shape)}], the teacher's features are {d}-d");
-            var y = output.ToArray<float>();
+            y ??= new float[batch * d];
+            output.CopyTo(y.AsSpan(0, b * d));
             for (int i = 0; i < b; i++)
                 for (int j = 0; j < d; j++)
                 {

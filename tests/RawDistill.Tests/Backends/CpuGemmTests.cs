@@ -171,6 +171,63 @@ public unsafe class CpuGemmTests
         }
     }
 
+    /// <summary>
+    /// Narrow products (n ≤ ThinGemm.MaxColumns) run on ThinGemm from Sgemm/Dgemm: the linear
+    /// probe's shapes (thousands of rows, 10 classes), output rows spanning several of its row
+    /// blocks, the parallel path (≥ 2·WorkPerThread multiply-adds), every transpose, padding,
+    /// alpha and beta.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void ThinProductsMatchReference(bool transA, bool transB)
+    {
+        foreach (var (m, n, k) in new[] { (600, 10, 300), (257, 12, 40), (3, 1, 900), (6000, 10, 600) })
+        {
+            foreach (var (alpha, beta) in Scalars)
+            {
+                Check<double>(&CpuGemm.Dgemm, transA, transB, m, n, k, alpha, beta, 3, DoubleTolerance, m + n);
+                Check<float>(&CpuGemm.Sgemm, transA, transB, m, n, k, alpha, beta, 0, FloatTolerance, m + k);
+            }
+        }
+        Assert.True(6000L * 10 * 600 >= 2 * CpuGemm.WorkPerThread);
+    }
+
+    [Fact]
+    public void ThinProductsDoNotDependOnTheThreadCount()
+    {
+        var rng = new System.Random(5);
+        foreach (bool transA in new[] { false, true })
+        {
+            int m = 6000, n = 10, k = 600;
+            var a = Enumerable.Range(0, m * k).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            var b = Enumerable.Range(0, k * n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            double[] Run(int threads)
+            {
+                var c = new double[m * n];
+                int saved = CpuGemm.MaxThreads;
+                CpuGemm.MaxThreads = threads;
+                try
+                {
+                    fixed (double* pa = a, pb = b, pc = c)
+                    {
+                        CpuGemm.Dgemm(transA, false, m, n, k, 1, pa, transA ? m : k, pb, n, 0, pc, n);
+                    }
+                }
+                finally
+                {
+                    CpuGemm.MaxThreads = saved;
+                }
+
+                return c;
+            }
+
+            Assert.Equal(Run(1), Run(4));
+        }
+    }
+
     [Fact]
     public void ConcurrentCallsDoNotShareBuffers()
     {

@@ -63,4 +63,17 @@ public unsafe class HostMemoryPoolTests
         pool.Trim(0);
         Assert.Equal(0, pool.CachedBlocks);
     }
+
+    [Fact]
+    public void ScratchIsRentedFromTheBackendPoolAndClearedWhenAsked()
+    {
+        const long count = 100_000; // above the 85 KB where a managed array would go to the large-object heap
+        using (var dirty = HostScratch<double>.Rent(count))
+            new Span<double>(dirty.Ptr, (int)count).Fill(7);
+        using var clean = HostScratch<double>.Rent(count, clear: true);
+        Assert.True(clean.Ptr != null);
+        Assert.Equal(-1, new ReadOnlySpan<double>(clean.Ptr, (int)count).IndexOfAnyExcept(0.0));
+        using var none = HostScratch<double>.RentIf(false, count);
+        Assert.True(none.Ptr == null); // and its Dispose is a no-op
+    }
 }

@@ -466,6 +466,46 @@ public sealed class SafetensorsTests : IDisposable
         return ex;
     }
 
+    // ---------------------------------------------------------------- header only, one tensor
+
+    [Fact]
+    public void ReadHeaderListsTensorsWithoutDataAndReadTensorLoadsOneStraight()
+    {
+        var a = new float[] { 1, 2, 3, 4, 5, 6 };
+        var b = new double[] { -1, 0.5 };
+        string path = Path.Combine(_dir, "two.safetensors");
+        Safetensors.Write(path, [SafetensorsEntry.Create("a", [2, 3], a), SafetensorsEntry.Create("b", [2], b)], new Dictionary<string, string> { ["k"] = "v" });
+
+        var header = Safetensors.ReadHeader(path);
+        Assert.Equal("v", header.Metadata["k"]);
+        Assert.Equal(["a", "b"], header.Tensors.Select(t => t.Name).Order()); // in data-section order, which the writer chooses
+        var ta = header.Find("a")!;
+        Assert.Equal(DType.F32, ta.DType);
+        Assert.Equal([2, 3], ta.Shape);
+        Assert.Null(header.Find("c"));
+        // FileOffset points at the tensor's bytes: reading there gives its elements.
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(4f, BitConverter.ToSingle(bytes, (int)ta.FileOffset + 3 * sizeof(float)));
+        Assert.Equal(0.5, BitConverter.ToDouble(bytes, (int)header.Find("b")!.FileOffset + sizeof(double)));
+
+        Assert.Equal(a, Safetensors.ReadTensor<float>(path, "a"));
+        Assert.Equal(b, Safetensors.ReadTensor<double>(path, "b"));
+        var wrongType = Assert.Throws<InvalidDataException>(() => Safetensors.ReadTensor<double>(path, "a"));
+        Assert.Contains("'a' is F32", wrongType.Message);
+        var missing = Assert.Throws<KeyNotFoundException>(() => Safetensors.ReadTensor<float>(path, "c"));
+        Assert.Contains("no tensor named 'c'", missing.Message);
+        Assert.Matches("it holds: (a, b|b, a)", missing.Message);
+    }
+
+    [Fact]
+    public void ReadHeaderRejectsAMalformedFileLikeRead()
+    {
+        string path = Path.Combine(_dir, "short.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.Contains("shorter than the 8-byte", Assert.Throws<InvalidDataException>(() => Safetensors.ReadHeader(path)).Message);
+        Assert.Contains("shorter than the 8-byte", Assert.Throws<InvalidDataException>(() => Safetensors.ReadTensor<float>(path, "a")).Message);
+    }
+
     /// <summary>Passes writes through until a byte budget is spent, then fails like a full disk.</summary>
     private sealed class FailAfterStream(Stream inner, long failAfterBytes) : Stream
     {

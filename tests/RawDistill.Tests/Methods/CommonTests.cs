@@ -69,6 +69,54 @@ public sealed class CommonTests
     }
 
     [Fact]
+    public void TeacherTargetTableReadsRowsFromTheCacheFileAsFromMemory()
+    {
+        var dir = TempDir();
+        try
+        {
+            var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
+            string path = Path.Combine(dir, "teacher.safetensors");
+            using (var e = enc.Build(new Generator(1))) Teacher.Save(path, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+            using var teacher = Teacher.Load(path);
+            var data = Images(12);
+            var lines = new List<string>();
+            // No cache yet: computed, written, and held in memory.
+            var computed = TeacherTargets.Open(teacher, "h", data, log: lines.Add);
+            Assert.Contains("computed", lines[^1]);
+            // Cached: read by rows from the file.
+            var fromFile = TeacherTargets.Open(teacher, "h", data, log: lines.Add);
+            Assert.Contains("reusing", lines[^1]);
+            int d = teacher.FeatureDim;
+            var all = teacher.Embed(data);
+            foreach (var table in new[] { computed, fromFile })
+            {
+                Assert.Equal(12, table.Count);
+                Assert.Equal(d, table.Dim);
+                Assert.Equal(all, table.All());
+                int[] idx = [11, 0, 5, 5];
+                Assert.Equal(TeacherTargets.Rows(all, d, idx), table.Rows(idx));
+                Assert.Empty(table.Rows([]));
+                Assert.Contains("row 12 outside [0, 12)", Assert.Throws<ArgumentOutOfRangeException>(() => table.Rows([12])).Message);
+                Assert.Throws<ArgumentOutOfRangeException>(() => table.Rows([-1]));
+            }
+            Assert.Equal(all, TeacherTargets.Get(teacher, "h", data));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void TeacherTargetTableInMemoryChecksItsShape()
+    {
+        var t = TeacherTargetTable.InMemory([1, 2, 3, 4, 5, 6], 3);
+        Assert.Equal(2, t.Count);
+        Assert.Equal([4f, 5, 6, 1, 2, 3], t.Rows([1, 0]));
+        Assert.Throws<ArgumentException>(() => TeacherTargetTable.InMemory([1, 2, 3, 4], 3));
+    }
+
+    [Fact]
     public void TeacherTargetsAreCachedPerTeacherAndDataset()
     {
         var dir = TempDir();

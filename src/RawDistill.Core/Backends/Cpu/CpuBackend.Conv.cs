@@ -171,36 +171,33 @@ public sealed unsafe partial class CpuBackend
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
         bool direct = nb == 1 && IsPointwise(g);
         int ld = nb * pq;
-        Parallel.For(0, groups, () => (direct ? null : new T[(long)crs * ld], nb == 1 ? null : new T[(long)g.KPerGroup * ld]), (ig, _, buf) =>
+        Parallel.For(0, groups, () => (HostScratch<T>.RentIf(!direct, (long)crs * ld), HostScratch<T>.RentIf(nb > 1, (long)g.KPerGroup * ld)), (ig, _, buf) =>
         {
             using var serial = GroupGemms(groups);
             int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
-            fixed (T* colsPtr = buf.Item1)
-            fixed (T* outPtr = buf.Item2)
+            T* colsPtr = buf.Item1.Ptr, outPtr = buf.Item2.Ptr;
+            for (int grp = 0; grp < g.Groups; grp++)
             {
-                for (int grp = 0; grp < g.Groups; grp++)
+                T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+                if (!direct)
                 {
-                    T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
-                    if (!direct)
-                    {
-                        for (int i = 0; i < cnt; i++)
-                            Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
-                        src = colsPtr;
-                    }
-                    T* wg = w + (long)grp * g.KPerGroup * crs;
-                    T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
-                    if (nb == 1)
-                    {
-                        CpuGemm.Gemm(false, false, g.KPerGroup, pq, crs, T.One, wg, crs, src, pq, T.Zero, yg, pq);
-                        continue;
-                    }
-                    CpuGemm.Gemm(false, false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, src, ld, T.Zero, outPtr, ld);
-                    ScatterImages(g, outPtr, ld, yg, cnt);
+                    for (int i = 0; i < cnt; i++)
+                        Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
+                    src = colsPtr;
                 }
-                if (bias != null) AddBias(g, bias, y, n0, cnt);
+                T* wg = w + (long)grp * g.KPerGroup * crs;
+                T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                if (nb == 1)
+                {
+                    CpuGemm.Gemm(false, false, g.KPerGroup, pq, crs, T.One, wg, crs, src, pq, T.Zero, yg, pq);
+                    continue;
+                }
+                CpuGemm.Gemm(false, false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, src, ld, T.Zero, outPtr, ld);
+                ScatterImages(g, outPtr, ld, yg, cnt);
             }
+            if (bias != null) AddBias(g, bias, y, n0, cnt);
             return buf;
-        }, _ => { });
+        }, buf => { buf.Item1.Dispose(); buf.Item2.Dispose(); });
     }
 
     static void ConvBackwardInputT<T>(Conv2dGeometry g, T* dy, T* w, T* dx) where T : unmanaged, IFloatingPointIeee754<T>
@@ -216,35 +213,32 @@ public sealed unsafe partial class CpuBackend
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
         bool direct = nb == 1 && IsPointwise(g);
         int ld = nb * pq;
-        Parallel.For(0, groups, () => (direct ? null : new T[(long)crs * ld], nb == 1 ? null : new T[(long)g.KPerGroup * ld]), (ig, _, buf) =>
+        Parallel.For(0, groups, () => (HostScratch<T>.RentIf(!direct, (long)crs * ld), HostScratch<T>.RentIf(nb > 1, (long)g.KPerGroup * ld)), (ig, _, buf) =>
         {
             using var serial = GroupGemms(groups);
             int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
-            fixed (T* colsPtr = buf.Item1)
-            fixed (T* dyPtr = buf.Item2)
+            T* colsPtr = buf.Item1.Ptr, dyPtr = buf.Item2.Ptr;
+            for (int grp = 0; grp < g.Groups; grp++)
             {
-                for (int grp = 0; grp < g.Groups; grp++)
+                T* dxg = dx + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+                T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                T* wg = w + (long)grp * g.KPerGroup * crs;
+                if (direct)
                 {
-                    T* dxg = dx + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
-                    T* dyg = dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
-                    T* wg = w + (long)grp * g.KPerGroup * crs;
-                    if (direct)
-                    {
-                        CpuGemm.Gemm(true, false, crs, pq, g.KPerGroup, T.One, wg, crs, dyg, pq, T.Zero, dxg, pq);
-                        continue;
-                    }
-                    T* src = DyRows(g, dyg, dyPtr, ld, cnt, out int srcLd);
-                    CpuGemm.Gemm(true, false, crs, cnt * pq, g.KPerGroup, T.One, wg, crs, src, srcLd, T.Zero, colsPtr, ld);
-                    for (int i = 0; i < cnt; i++)
-                    {
-                        T* dxi = dxg + (long)i * g.C * hw;
-                        new Span<T>(dxi, g.CPerGroup * hw).Clear();
-                        Col2Im(g, colsPtr + (long)i * pq, ld, dxi);
-                    }
+                    CpuGemm.Gemm(true, false, crs, pq, g.KPerGroup, T.One, wg, crs, dyg, pq, T.Zero, dxg, pq);
+                    continue;
+                }
+                T* src = DyRows(g, dyg, dyPtr, ld, cnt, out int srcLd);
+                CpuGemm.Gemm(true, false, crs, cnt * pq, g.KPerGroup, T.One, wg, crs, src, srcLd, T.Zero, colsPtr, ld);
+                for (int i = 0; i < cnt; i++)
+                {
+                    T* dxi = dxg + (long)i * g.C * hw;
+                    new Span<T>(dxi, g.CPerGroup * hw).Clear();
+                    Col2Im(g, colsPtr + (long)i * pq, ld, dxi);
                 }
             }
             return buf;
-        }, _ => { });
+        }, buf => { buf.Item1.Dispose(); buf.Item2.Dispose(); });
     }
 
     static void ConvBackwardWeightT<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged, IFloatingPointIeee754<T>
@@ -263,26 +257,23 @@ public sealed unsafe partial class CpuBackend
         int ld = nb * pq;
         SumOverImageGroups(groups, wCount, dw, (g0, g1, acc) =>
         {
-            var cols = direct ? null : new T[(long)crs * ld];
-            var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];
-            fixed (T* colsPtr = cols)
-            fixed (T* dyPtr = dyBuf)
+            using var cols = HostScratch<T>.RentIf(!direct, (long)crs * ld);
+            using var dyBuf = HostScratch<T>.RentIf(nb > 1, (long)g.KPerGroup * ld);
+            T* colsPtr = cols.Ptr, dyPtr = dyBuf.Ptr;
+            for (int ig = g0; ig < g1; ig++)
             {
-                for (int ig = g0; ig < g1; ig++)
+                int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
+                for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
-                    for (int grp = 0; grp < g.Groups; grp++)
+                    T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+                    if (!direct)
                     {
-                        T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
-                        if (!direct)
-                        {
-                            for (int i = 0; i < cnt; i++)
-                                Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
-                            src = colsPtr;
-                        }
-                        T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
-                        CpuGemm.Gemm(false, true, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, src, direct ? pq : ld, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
+                        for (int i = 0; i < cnt; i++)
+                            Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
+                        src = colsPtr;
                     }
+                    T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
+                    CpuGemm.Gemm(false, true, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, src, direct ? pq : ld, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
                 }
             }
         });
@@ -304,18 +295,24 @@ public sealed unsafe partial class CpuBackend
         new Span<T>(dw, (int)wCount).Clear();
         int chunks = Math.Max(1, Math.Min(groups, Math.Min(Environment.ProcessorCount, 16)));
         int per = (groups + chunks - 1) / chunks;
-        var partial = new T[chunks][];
-        Parallel.For(0, chunks, ch =>
+        var partial = new HostScratch<T>[chunks];
+        try
         {
-            using var serial = GroupGemms(chunks);
-            int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
-            var own = ch == 0 ? null : new T[wCount];
-            partial[ch] = own!;
-            fixed (T* ownPtr = own) range(g0, g1, ch == 0 ? dw : ownPtr);
-        });
-        var d = new Span<T>(dw, (int)wCount);
-        for (int ch = 1; ch < chunks; ch++)
-            System.Numerics.Tensors.TensorPrimitives.Add(d, partial[ch], d);
+            for (int ch = 1; ch < chunks; ch++) partial[ch] = HostScratch<T>.Rent(wCount, clear: true);
+            Parallel.For(0, chunks, ch =>
+            {
+                using var serial = GroupGemms(chunks);
+                int g0 = ch * per, g1 = Math.Min(groups, g0 + per);
+                range(g0, g1, ch == 0 ? dw : partial[ch].Ptr);
+            });
+            var d = new Span<T>(dw, (int)wCount);
+            for (int ch = 1; ch < chunks; ch++)
+                System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<T>(partial[ch].Ptr, (int)wCount), d);
+        }
+        finally
+        {
+            foreach (var p in partial) p.Dispose();
+        }
     }
 
     /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside); cols rows are ld apart.</summary>

@@ -75,31 +75,29 @@ public sealed unsafe partial class CpuBackend
         int crs = g.CPerGroup * g.R * g.S;
         int nb = ImagesPerGemm(g), groups = (g.N + nb - 1) / nb;
         int ld = nb * pq;
-        Parallel.For(0, groups, () => nb == 1 ? null : new T[(long)g.KPerGroup * ld], (ig, _, buf) =>
+        Parallel.For(0, groups, () => HostScratch<T>.RentIf(nb > 1, (long)g.KPerGroup * ld), (ig, _, buf) =>
         {
             using var serial = GroupGemms(groups);
             int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
-            fixed (T* outPtr = buf)
+            T* outPtr = buf.Ptr;
+            for (int grp = 0; grp < g.Groups; grp++)
             {
-                for (int grp = 0; grp < g.Groups; grp++)
+                var cols = new Im2ColOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
+                T* wg = w + (long)grp * g.KPerGroup * crs;
+                T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
+                if (nb == 1)
                 {
-                    var cols = new Im2ColOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
-                    T* wg = w + (long)grp * g.KPerGroup * crs;
-                    T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
-                    if (nb == 1)
-                    {
-                        CpuGemm.Gemm(false, g.KPerGroup, pq, crs, T.One, wg, crs, cols, T.Zero, yg, pq);
-                        continue;
-                    }
-
-                    CpuGemm.Gemm(false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, cols, T.Zero, outPtr, ld);
-                    ScatterImages(g, outPtr, ld, yg, cnt);
+                    CpuGemm.Gemm(false, g.KPerGroup, pq, crs, T.One, wg, crs, cols, T.Zero, yg, pq);
+                    continue;
                 }
 
-                if (bias != null) AddBias(g, bias, y, n0, cnt);
+                CpuGemm.Gemm(false, g.KPerGroup, cnt * pq, crs, T.One, wg, crs, cols, T.Zero, outPtr, ld);
+                ScatterImages(g, outPtr, ld, yg, cnt);
             }
+
+            if (bias != null) AddBias(g, bias, y, n0, cnt);
             return buf;
-        }, _ => { });
+        }, buf => buf.Dispose());
     }
 
     /// <summary>dx = the forward convolution of dy with w'[c, k, r, s] = w[k, c, R−1−r, S−1−s] (per group), padding R−1−pad.</summary>
@@ -107,7 +105,8 @@ public sealed unsafe partial class CpuBackend
     {
         var flipped = new Conv2dGeometry(g.N, g.K, g.P, g.Q, g.C, g.R, g.S, 1, 1, g.R - 1 - g.PadH, g.S - 1 - g.PadW, g.Groups);
         int rs = g.R * g.S;
-        var wFlipped = new T[(long)g.C * g.KPerGroup * rs];
+        using var wFlippedBuf = HostScratch<T>.Rent((long)g.C * g.KPerGroup * rs);
+        T* wFlipped = wFlippedBuf.Ptr;
         for (int grp = 0; grp < g.Groups; grp++)
             for (int k = 0; k < g.KPerGroup; k++)
                 for (int c = 0; c < g.CPerGroup; c++)
@@ -117,7 +116,7 @@ public sealed unsafe partial class CpuBackend
                     for (int i = 0; i < rs; i++) wFlipped[to + rs - 1 - i] = from[i];
                 }
 
-        fixed (T* wf = wFlipped) ConvForwardImplicitT(flipped, dy, wf, null, dx);
+        ConvForwardImplicitT(flipped, dy, wFlipped, null, dx);
     }
 
     static void ConvBackwardWeightImplicitT<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged, IFloatingPointIeee754<T>
@@ -129,18 +128,16 @@ public sealed unsafe partial class CpuBackend
         int ld = nb * pq;
         SumOverImageGroups(groups, wCount, dw, (g0, g1, acc) =>
         {
-            var dyBuf = nb == 1 ? null : new T[(long)g.KPerGroup * ld];
-            fixed (T* dyPtr = dyBuf)
+            using var dyBuf = HostScratch<T>.RentIf(nb > 1, (long)g.KPerGroup * ld);
+            T* dyPtr = dyBuf.Ptr;
+            for (int ig = g0; ig < g1; ig++)
             {
-                for (int ig = g0; ig < g1; ig++)
+                int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
+                for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
-                    for (int grp = 0; grp < g.Groups; grp++)
-                    {
-                        var colsT = new Im2ColTransposedOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
-                        T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
-                        CpuGemm.Gemm(false, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, colsT, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
-                    }
+                    var colsT = new Im2ColTransposedOperandB<T>(g, x + ((long)n0 * g.C + grp * g.CPerGroup) * hw);
+                    T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
+                    CpuGemm.Gemm(false, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, colsT, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
                 }
             }
         });

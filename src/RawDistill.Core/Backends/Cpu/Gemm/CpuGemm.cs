@@ -64,6 +64,11 @@ internal static unsafe class CpuGemm
     /// <summary>Single-precision GEMM; see <see cref="CpuGemm"/> for the operand layout.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
+        if (Thin(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        {
+            return;
+        }
+
         if (Avx512MicroKernel<float>.IsSupported)
         {
             Gemm<float, Avx512MicroKernel<float>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -81,6 +86,11 @@ internal static unsafe class CpuGemm
     /// <summary>Double-precision GEMM; see <see cref="CpuGemm"/> for the operand layout.</summary>
     public static void Dgemm(bool transA, bool transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc)
     {
+        if (Thin(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        {
+            return;
+        }
+
         if (Avx512MicroKernel<double>.IsSupported)
         {
             Gemm<double, Avx512MicroKernel<double>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -117,6 +127,25 @@ internal static unsafe class CpuGemm
         {
             GemmDriver<T, ScalarMicroKernel<T>>.Run(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, threads);
         }
+    }
+
+    /// <summary>
+    /// Runs a product with a narrow C (1 ≤ n ≤ <see cref="ThinGemm.MaxColumns"/>) on
+    /// <see cref="ThinGemm"/> instead of the packing driver; false (nothing done) otherwise. The
+    /// explicit-kernel overload below never takes this path, so the tests still reach every
+    /// micro-kernel at every n.
+    /// </summary>
+    private static bool Thin<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T beta, T* c, int ldc)
+        where T : unmanaged, INumberBase<T>
+    {
+        if (n < 1 || n > ThinGemm.MaxColumns || m == 0 || k == 0 || T.IsZero(alpha))
+        {
+            return false;
+        }
+
+        Validate(transA, transB, m, n, k, lda, ldb, ldc);
+        ThinGemm.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Threads((long)m * n * k));
+        return true;
     }
 
     /// <summary>Worker count for a GEMM of this many multiply-adds (see <see cref="WorkPerThread"/>, <see cref="Serial"/>).</summary>
