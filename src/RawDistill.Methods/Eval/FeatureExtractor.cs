@@ -14,11 +14,22 @@ public static class FeatureExtractor
     /// </summary>
     public static float[] Extract(ImageModel encoder, ImageDataset data, NormalizationStats normalization, int batch = 256, IProgress<int>? progress = null)
     {
+        var result = new float[(long)data.Count * encoder.FeatureDim];
+        Extract(encoder, data, normalization, result, batch, progress);
+        return result;
+    }
+
+    /// <summary>
+    /// The same features written into <paramref name="result"/> (exactly N × d long): an
+    /// evaluation reuses one buffer for every encoder instead of a fresh large array per cell.
+    /// </summary>
+    public static void Extract(ImageModel encoder, ImageDataset data, NormalizationStats normalization, Span<float> result, int batch = 256, IProgress<int>? progress = null)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
         encoder.Eval();
         int d = encoder.FeatureDim;
+        if (result.Length != (long)data.Count * d) throw new ArgumentException($"features: a buffer of {result.Length} values for {data.Count} images × {d}");
         var backend = encoder.Parameters().FirstOrDefault()?.Backend ?? Tensor.DefaultBackend;
-        var result = new float[(long)data.Count * d];
         using var _ = GradMode.NoGrad();
         var idx = new int[batch];
         for (int start = 0; start < data.Count; start += batch)
@@ -28,9 +39,8 @@ public static class FeatureExtractor
             using var scope = TensorScope.Begin();
             var x = data.Batch(idx.AsSpan(0, b), backend, normalization);
             var f = encoder.Embed(x);
-            f.CopyTo(result.AsSpan((int)((long)start * d), b * d));
+            f.CopyTo(result.Slice((int)((long)start * d), b * d));
             progress?.Report(start + b);
         }
-        return result;
     }
 }

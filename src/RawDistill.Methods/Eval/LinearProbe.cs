@@ -108,13 +108,17 @@ public static class LinearProbe
         foreach (int l in labels) if ((uint)l >= (uint)classes) throw new ArgumentException($"linear probe: label {l} outside [0, {classes})");
 
         var (mean, std) = o.Standardize ? Moments(features, n, d) : (new double[d], Enumerable.Repeat(1.0, d).ToArray());
-        var xs = Standardize(features, n, d, mean, std);
         var onehot = new double[n * classes];
         for (int i = 0; i < n; i++) onehot[i * classes + labels[i]] = 1;
 
         using var scope = TensorScope.Begin();
         using var noGrad = GradMode.NoGrad();
-        var objective = new Objective(Tensor.From<double>(xs, [n, d], backend), Tensor.From<double>(onehot, [n, classes], backend), d, classes, o.L2);
+        // x̃ = (x − mean)/std in f64, made on the engine: the same operations as Standardize, in
+        // backend memory that the next probe reuses (an N × d managed f64 copy per probe was
+        // the largest garbage of an evaluation).
+        var xs = Ops.Div(Ops.Sub(Ops.Cast(Tensor.From<float>(features, [n, d], backend), DType.F64), Tensor.From<double>(mean, [d], backend)),
+            Tensor.From<double>(std, [d], backend));
+        var objective = new Objective(xs, Tensor.From<double>(onehot, [n, classes], backend), d, classes, o.L2);
         var theta = new double[d * classes + classes];
         var (iterations, loss, gnorm) = Lbfgs(objective.Evaluate, theta, o);
         return new LinearProbeModel(mean, std, theta[..(d * classes)], theta[(d * classes)..], classes, iterations, loss, gnorm);
@@ -170,14 +174,6 @@ public static class LinearProbe
             std[j] = s > 1e-8 ? s : 1; // a constant feature stays 0 after centering
         }
         return (mean, std);
-    }
-
-    internal static double[] Standardize(ReadOnlySpan<float> x, int n, int d, double[] mean, double[] std)
-    {
-        var r = new double[(long)n * d];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) r[i * d + j] = (x[i * d + j] - mean[j]) / std[j];
-        return r;
     }
 
     sealed class Objective(Tensor x, Tensor y, int d, int k, double l2)

@@ -135,6 +135,10 @@ public static class PretrainEvaluation
         var results = new List<EvalResult>();
         var testLabels = test.Labels.ToArray();
         var trainLabels = train.Labels.ToArray();
+        // Feature buffers reused by every cell (they only grow): a fresh set per cell was
+        // ~300 MB of large-object-heap garbage on the full Fashion-MNIST, which the GC let pile up.
+        float[] ftrainBuf = [], ftestBuf = [], probeBuf = [];
+        static float[] Grow(float[] buffer, long length) => buffer.Length < length ? new float[length] : buffer;
         // Progress: a kept line per cell on the one display, with an ETA over all cells (the teacher row runs once per seed).
         int totalCells = seeds.Count * (archs.Count * sets.Count(x => x.Fixed == null) + sets.Count(x => x.Fixed != null)), doneCells = 0;
         using var progress = Common.ProgressDisplay.Start("evaluation cell", totalCells, 0, log);
@@ -160,11 +164,16 @@ public static class PretrainEvaluation
                         results.Add(r);
                         cells.Add(cell);
                     }
-                    float[] ftrain, ftest;
+                    Span<float> ftrain, ftest;
                     if (set.Fixed is { } fixedEncoder)
                     {
-                        ftrain = FeatureExtractor.Extract(fixedEncoder.Encoder, labelled, fixedEncoder.Normalization);
-                        ftest = FeatureExtractor.Extract(fixedEncoder.Encoder, test, fixedEncoder.Normalization);
+                        int fd = fixedEncoder.Encoder.FeatureDim;
+                        ftrainBuf = Grow(ftrainBuf, (long)labelled.Count * fd);
+                        ftrain = ftrainBuf.AsSpan(0, (int)((long)labelled.Count * fd));
+                        ftestBuf = Grow(ftestBuf, (long)test.Count * fd);
+                        ftest = ftestBuf.AsSpan(0, (int)((long)test.Count * fd));
+                        FeatureExtractor.Extract(fixedEncoder.Encoder, labelled, fixedEncoder.Normalization, ftrain);
+                        FeatureExtractor.Extract(fixedEncoder.Encoder, test, fixedEncoder.Normalization, ftest);
                     }
                     else
                     {
@@ -187,8 +196,13 @@ public static class PretrainEvaluation
                         using (encoder)
                         {
                             if (data == null && set.Labelled == null && backend != null) encoder.To(backend);
-                            ftrain = FeatureExtractor.Extract(encoder, labelled, normalization);
-                            ftest = FeatureExtractor.Extract(encoder, test, normalization);
+                            int fd = encoder.FeatureDim;
+                            ftrainBuf = Grow(ftrainBuf, (long)labelled.Count * fd);
+                            ftrain = ftrainBuf.AsSpan(0, (int)((long)labelled.Count * fd));
+                            ftestBuf = Grow(ftestBuf, (long)test.Count * fd);
+                            ftest = ftestBuf.AsSpan(0, (int)((long)test.Count * fd));
+                            FeatureExtractor.Extract(encoder, labelled, normalization, ftrain);
+                            FeatureExtractor.Extract(encoder, test, normalization, ftest);
                             if (testTargets != null && data is { } pre && pre.Y.Length > 0)
                             {
                                 var fit = RepresentationFit.Measure(encoder, test, normalization, testTargets);
@@ -209,11 +223,12 @@ public static class PretrainEvaluation
                         for (int k = 0; k < fractions.Count; k++)
                         {
                             var idx = subsets[k];
-                            var xs = new float[(long)idx.Length * d];
+                            probeBuf = Grow(probeBuf, (long)idx.Length * d);
+                            var xs = probeBuf.AsSpan(0, (int)((long)idx.Length * d));
                             var ys = new int[idx.Length];
                             for (int i = 0; i < idx.Length; i++)
                             {
-                                ftrain.AsSpan(position[idx[i]] * d, d).CopyTo(xs.AsSpan(i * d, d));
+                                ftrain.Slice(position[idx[i]] * d, d).CopyTo(xs.Slice(i * d, d));
                                 ys[i] = trainLabels[idx[i]];
                             }
                             var (acc, _) = LinearProbe.FitAndScore(xs, ys, ftest, testLabels, classes, probeOptions, backend);

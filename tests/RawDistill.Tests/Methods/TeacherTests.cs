@@ -179,6 +179,13 @@ public sealed class TeacherTests : IDisposable
         foreach (var k in x.Keys) Assert.True(x[k].AsSpan().SequenceEqual(y[k]), $"{k} differs after the round trip");
         Assert.DoesNotContain(x.Keys, k => k.StartsWith("projector", StringComparison.Ordinal));
         Assert.Equal(FeatureExtractor.Extract(encoder, data, norm, 4), teacher.Embed(data, 3));
+        // Into a caller's buffer (an evaluation reuses one for every encoder): the same features,
+        // whatever the buffer held before; a buffer of the wrong length is refused.
+        var expected = FeatureExtractor.Extract(encoder, data, norm, 4);
+        var buffer = Enumerable.Repeat(float.NaN, expected.Length).ToArray();
+        FeatureExtractor.Extract(encoder, data, norm, buffer.AsSpan(), 3);
+        Assert.Equal(expected, buffer);
+        Assert.Contains("a buffer of", Assert.Throws<ArgumentException>(() => FeatureExtractor.Extract(encoder, data, norm, new float[expected.Length + 1].AsSpan())).Message);
     }
 
     static void FeatureExtractorWarmup(RawDistill.Nn.Models.ImageModel encoder, ImageDataset data, NormalizationStats norm)
