@@ -138,7 +138,7 @@ public static class PretrainEvaluation
         // Feature buffers reused by every cell (they only grow): a fresh set per cell was
         // ~300 MB of large-object-heap garbage on the full Fashion-MNIST, which the GC let pile up.
         float[] ftrainBuf = [], ftestBuf = [], probeBuf = [];
-        static float[] Grow(float[] buffer, long length) => buffer.Length < length ? new float[length] : buffer;
+        static float[] Grow(float[] buffer, int length) => buffer.Length < length ? new float[length] : buffer;
         // Progress: a kept line per cell on the one display, with an ETA over all cells (the teacher row runs once per seed).
         int totalCells = seeds.Count * (archs.Count * sets.Count(x => x.Fixed == null) + sets.Count(x => x.Fixed != null)), doneCells = 0;
         using var progress = Common.ProgressDisplay.Start("evaluation cell", totalCells, 0, log);
@@ -164,17 +164,19 @@ public static class PretrainEvaluation
                         results.Add(r);
                         cells.Add(cell);
                     }
-                    Span<float> ftrain, ftest;
-                    if (set.Fixed is { } fixedEncoder)
+                    // Features of the labelled and the test images, into the reused buffers.
+                    int trainValues = 0, testValues = 0;
+                    void Embed(ImageModel model, NormalizationStats norm)
                     {
-                        int fd = fixedEncoder.Encoder.FeatureDim;
-                        ftrainBuf = Grow(ftrainBuf, (long)labelled.Count * fd);
-                        ftrain = ftrainBuf.AsSpan(0, (int)((long)labelled.Count * fd));
-                        ftestBuf = Grow(ftestBuf, (long)test.Count * fd);
-                        ftest = ftestBuf.AsSpan(0, (int)((long)test.Count * fd));
-                        FeatureExtractor.Extract(fixedEncoder.Encoder, labelled, fixedEncoder.Normalization, ftrain);
-                        FeatureExtractor.Extract(fixedEncoder.Encoder, test, fixedEncoder.Normalization, ftest);
+                        trainValues = labelled.Count * model.FeatureDim;
+                        testValues = test.Count * model.FeatureDim;
+                        ftrainBuf = Grow(ftrainBuf, trainValues);
+                        ftestBuf = Grow(ftestBuf, testValues);
+                        FeatureExtractor.Extract(model, labelled, norm, ftrainBuf.AsSpan(0, trainValues));
+                        FeatureExtractor.Extract(model, test, norm, ftestBuf.AsSpan(0, testValues));
                     }
+                    if (set.Fixed is { } fixedEncoder)
+                        Embed(fixedEncoder.Encoder, fixedEncoder.Normalization);
                     else
                     {
                         (float[] X, float[] Y)? data = null;
@@ -196,13 +198,7 @@ public static class PretrainEvaluation
                         using (encoder)
                         {
                             if (data == null && set.Labelled == null && backend != null) encoder.To(backend);
-                            int fd = encoder.FeatureDim;
-                            ftrainBuf = Grow(ftrainBuf, (long)labelled.Count * fd);
-                            ftrain = ftrainBuf.AsSpan(0, (int)((long)labelled.Count * fd));
-                            ftestBuf = Grow(ftestBuf, (long)test.Count * fd);
-                            ftest = ftestBuf.AsSpan(0, (int)((long)test.Count * fd));
-                            FeatureExtractor.Extract(encoder, labelled, normalization, ftrain);
-                            FeatureExtractor.Extract(encoder, test, normalization, ftest);
+                            Embed(encoder, normalization);
                             if (testTargets != null && data is { } pre && pre.Y.Length > 0)
                             {
                                 var fit = RepresentationFit.Measure(encoder, test, normalization, testTargets);
@@ -218,13 +214,15 @@ public static class PretrainEvaluation
                                 }
                         }
                     }
-                    int d = ftrain.Length / labelled.Count;
+                    var ftrain = ftrainBuf.AsSpan(0, trainValues);
+                    var ftest = ftestBuf.AsSpan(0, testValues);
+                    int d = trainValues / labelled.Count;
                     foreach (var (probeName, probeOptions) in probes)
                         for (int k = 0; k < fractions.Count; k++)
                         {
                             var idx = subsets[k];
-                            probeBuf = Grow(probeBuf, (long)idx.Length * d);
-                            var xs = probeBuf.AsSpan(0, (int)((long)idx.Length * d));
+                            probeBuf = Grow(probeBuf, idx.Length * d);
+                            var xs = probeBuf.AsSpan(0, idx.Length * d);
                             var ys = new int[idx.Length];
                             for (int i = 0; i < idx.Length; i++)
                             {
