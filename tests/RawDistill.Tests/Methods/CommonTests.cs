@@ -74,9 +74,7 @@ public sealed class CommonTests
         var dir = TempDir();
         try
         {
-            var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
-            string path = Path.Combine(dir, "teacher.safetensors");
-            using (var e = enc.Build(new Generator(1))) Teacher.Save(path, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+            string path = SaveToyTeacher(dir);
             using var teacher = Teacher.Load(path);
             var data = Images(12);
             var lines = new List<string>();
@@ -122,9 +120,7 @@ public sealed class CommonTests
         var dir = TempDir();
         try
         {
-            var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
-            string path = Path.Combine(dir, "teacher.safetensors");
-            using (var e = enc.Build(new Generator(1))) Teacher.Save(path, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+            string path = SaveToyTeacher(dir);
             using var teacher = Teacher.Load(path);
             var data = Images(10);
             var lines = new List<string>();
@@ -146,5 +142,14 @@ public sealed class CommonTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    /// <summary>A small ConvNet teacher saved as dir/teacher.safetensors; returns its path.</summary>
+    static string SaveToyTeacher(string dir)
+    {
+        var enc = EncoderConfig.Default("convnet", 1, 8) with { Widths = [4, 6] };
+        string path = Path.Combine(dir, "teacher.safetensors");
+        using (var e = enc.Build(new Generator(1))) Teacher.Save(path, e, enc, new NormalizationStats([0.5], [0.3]), "toy");
+        return path;
     }
 }

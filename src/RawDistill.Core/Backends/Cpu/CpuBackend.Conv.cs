@@ -178,13 +178,7 @@ public sealed unsafe partial class CpuBackend
             T* colsPtr = buf.Item1.Ptr, outPtr = buf.Item2.Ptr;
             for (int grp = 0; grp < g.Groups; grp++)
             {
-                T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
-                if (!direct)
-                {
-                    for (int i = 0; i < cnt; i++)
-                        Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
-                    src = colsPtr;
-                }
+                T* src = GroupColumns(g, x, n0, cnt, grp, direct, colsPtr, ld);
                 T* wg = w + (long)grp * g.KPerGroup * crs;
                 T* yg = y + ((long)n0 * g.K + grp * g.KPerGroup) * pq;
                 if (nb == 1)
@@ -265,13 +259,7 @@ public sealed unsafe partial class CpuBackend
                 int n0 = ig * nb, cnt = Math.Min(nb, g.N - n0);
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    T* src = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
-                    if (!direct)
-                    {
-                        for (int i = 0; i < cnt; i++)
-                            Im2Col(g, x + ((long)(n0 + i) * g.C + grp * g.CPerGroup) * hw, colsPtr + (long)i * pq, ld);
-                        src = colsPtr;
-                    }
+                    T* src = GroupColumns(g, x, n0, cnt, grp, direct, colsPtr, ld);
                     T* dyg = DyRows(g, dy + ((long)n0 * g.K + grp * g.KPerGroup) * pq, dyPtr, ld, cnt, out int dyLd);
                     CpuGemm.Gemm(false, true, g.KPerGroup, crs, cnt * pq, T.One, dyg, dyLd, src, direct ? pq : ld, T.One, acc + (long)grp * g.KPerGroup * crs, crs);
                 }
@@ -313,6 +301,21 @@ public sealed unsafe partial class CpuBackend
         {
             foreach (var p in partial) p.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The B operand of images n0 … n0+cnt−1, channel group grp: the images themselves when
+    /// <paramref name="direct"/> (a 1×1 convolution of one image), else their im2col columns,
+    /// written side by side into <paramref name="cols"/> (rows ld apart).
+    /// </summary>
+    static T* GroupColumns<T>(in Conv2dGeometry g, T* x, int n0, int cnt, int grp, bool direct, T* cols, long ld) where T : unmanaged, INumberBase<T>
+    {
+        long hw = (long)g.H * g.W;
+        T* first = x + ((long)n0 * g.C + grp * g.CPerGroup) * hw;
+        if (direct) return first;
+        for (int i = 0; i < cnt; i++)
+            Im2Col(g, first + (long)i * g.C * hw, cols + (long)i * g.P * g.Q, ld);
+        return cols;
     }
 
     /// <summary>cols[(c·R + r)·S + s, p·Q + q] = x[c, p·strideH − padH + r, q·strideW − padW + s] (0 outside); cols rows are ld apart.</summary>
