@@ -161,22 +161,30 @@ public static class Safetensors
         using var stream = Open(path, out _, out var layout);
         var t = layout.Find(l => l.Name == name)
             ?? throw new KeyNotFoundException($"Safetensors file '{path}' has no tensor named '{name}'; it holds: {string.Join(", ", layout.Take(40).Select(l => l.Name))}.");
-        var expected = Tensor.DTypeOf<T>();
-        if (t.DType != expected)
+        CheckElementType(path, name, t.DType, t.Shape, Tensor.DTypeOf<T>());
+        long bytes = t.End - t.Begin;
+        var values = new T[bytes / System.Runtime.CompilerServices.Unsafe.SizeOf<T>()];
+        stream.Seek(stream.Position + t.Begin, SeekOrigin.Begin);
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+
+    /// <summary>
+    /// Refuses to read a tensor of <paramref name="actual"/> dtype as <paramref name="expected"/>,
+    /// and any tensor on a big-endian host (the format is little-endian and elements are
+    /// reinterpreted, not converted; every platform .NET 10 ships for is little-endian).
+    /// </summary>
+    internal static void CheckElementType(string path, string name, DType actual, int[] shape, DType expected)
+    {
+        if (actual != expected)
         {
-            throw new InvalidDataException($"Safetensors file '{path}': tensor '{name}' is {t.DType} {FormatShape(t.Shape)}, not {expected}.");
+            throw new InvalidDataException($"Safetensors file '{path}': tensor '{name}' is {actual} {FormatShape(shape)}, not {expected}.");
         }
 
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("Safetensors accessors assume a little-endian host.");
         }
-
-        long bytes = t.End - t.Begin;
-        var values = new T[bytes / System.Runtime.CompilerServices.Unsafe.SizeOf<T>()];
-        stream.Seek(stream.Position + t.Begin, SeekOrigin.Begin);
-        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
     }
 
     /// <summary>Opens a file and parses its header; the stream is left at the start of the data section.</summary>

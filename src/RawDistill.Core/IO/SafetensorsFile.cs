@@ -90,19 +90,7 @@ public sealed class SafetensorsFile
         where T : unmanaged
     {
         var entry = this[name];
-        if (entry.DType != expected)
-        {
-            throw new InvalidDataException(
-                $"Safetensors file '{Path}': tensor '{name}' is {entry.DType} {Safetensors.FormatShape(entry.Shape)}, not {expected}.");
-        }
-
-        // The format is little-endian; reinterpreting the bytes is only right on a
-        // little-endian host, which every platform .NET 10 ships for is.
-        if (!BitConverter.IsLittleEndian)
-        {
-            throw new PlatformNotSupportedException("Safetensors accessors assume a little-endian host.");
-        }
-
+        Safetensors.CheckElementType(Path, name, entry.DType, entry.Shape, expected);
         return MemoryMarshal.Cast<byte, T>(entry.Data).ToArray();
     }
 }

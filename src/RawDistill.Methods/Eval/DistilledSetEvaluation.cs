@@ -143,7 +143,7 @@ public static class DistilledSetEvaluation
             switch (b)
             {
                 case "random-kd":
-                    sets.Add(new("random-kd (random subset, teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), d, backend)) 
+                    sets.Add(new("random-kd (random subset, teacher targets)", seed => Gather(real, targets, Subsample.Random(real.Count, m, seed + 1000), backend)) 
                     {
                         Role = EvalRole.Reference,
                         Description = "m random real images with the teacher's features as targets (MSE), a new draw per seed: the bar a distilled set must clear; the verdict is against it.",
@@ -158,7 +158,7 @@ public static class DistilledSetEvaluation
                         Labelled = seed =>
                         {
                             var idx = Subsample.Random(real.Count, m, seed + 1000);
-                            return (Gather(real, targets, idx, d, backend).X, idx.Select(i => labels[i]).ToArray());
+                            return (Images(real, idx, backend), idx.Select(i => labels[i]).ToArray());
                         },
                         LabelledOptions = ce,
                         Description = "the same random images with their class labels, trained by cross-entropy (the KRR-ST paper's \"Random\"): a weaker bar that uses labels the other rows never see.",
@@ -169,7 +169,7 @@ public static class DistilledSetEvaluation
                     if (distilled.All(s => s.InitialIndices.Length == m && s.InitialIndices.All(i => (uint)i < (uint)real.Count)))
                     {
                         string what = first.Init.Length > 0 ? first.Init : "initial";
-                        sets.Add(new($"init: {what} subset (teacher targets)", seed => Gather(real, targets, SetAt(seed).InitialIndices, d, backend))
+                        sets.Add(new($"init: {what} subset (teacher targets)", seed => Gather(real, targets, SetAt(seed).InitialIndices, backend))
                         {
                             Description = $"the {m} real images the set started from ({what}), with teacher targets: the paired control — the difference to the distilled set is what distillation changed" +
                                 (distilled.Count > 1 ? "; each evaluation seed takes the starting images of the set evaluated there." : "."),
@@ -181,7 +181,7 @@ public static class DistilledSetEvaluation
                     var kclock = Stopwatch.StartNew();
                     var centers = KMeansSubset.Select(targets.All(), real.Count, d, m, seed: 0, backend: backend);
                     log($"k-means: {m} centroids of {real.Count} teacher features ({kclock.Elapsed.TotalSeconds:F0} s)");
-                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, d, backend))
+                    sets.Add(new("k-means subset (teacher targets)", _ => Gather(real, targets, centers, backend))
                     {
                         Description = "the real image nearest to each of m k-means centroids of the teacher's features, with teacher targets: a smarter real subset.",
                     });
@@ -190,7 +190,7 @@ public static class DistilledSetEvaluation
                 case "full":
                     var all = Enumerable.Range(0, real.Count).ToArray();
                     var fullOptions = protocol with { Epochs = plan.FullDataEpochs };
-                    sets.Add(new($"full data (teacher targets, {plan.FullDataEpochs} epochs)", _ => Gather(real, targets, all, d, backend), fullOptions)
+                    sets.Add(new($"full data (teacher targets, {plan.FullDataEpochs} epochs)", _ => Gather(real, targets, all, backend), fullOptions)
                     {
                         Description = $"every real image with teacher targets: what knowledge distillation on all {real.Count} images reaches in {plan.FullDataEpochs} epochs.",
                     });
@@ -237,9 +237,13 @@ public static class DistilledSetEvaluation
     }
 
     /// <summary>The real images at <paramref name="idx"/> (pixel space [0, 1]) with their teacher targets.</summary>
-    public static (float[] X, float[] Y) Gather(ImageDataset real, TeacherTargetTable targets, int[] idx, int d, IBackend backend)
+    public static (float[] X, float[] Y) Gather(ImageDataset real, TeacherTargetTable targets, int[] idx, IBackend backend) =>
+        (Images(real, idx, backend), targets.Rows(idx));
+
+    /// <summary>The real images at <paramref name="idx"/>, pixel space [0, 1] (random-ce needs no targets).</summary>
+    static float[] Images(ImageDataset real, int[] idx, IBackend backend)
     {
         using var scope = TensorScope.Begin();
-        return (real.Batch(idx, backend).ToArray<float>(), targets.Rows(idx));
+        return real.Batch(idx, backend).ToArray<float>();
     }
 }

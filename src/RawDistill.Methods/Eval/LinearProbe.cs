@@ -113,11 +113,15 @@ public static class LinearProbe
 
         using var scope = TensorScope.Begin();
         using var noGrad = GradMode.NoGrad();
-        // x̃ = (x − mean)/std in f64, made on the engine: the same operations as Standardize, in
-        // backend memory that the next probe reuses (an N × d managed f64 copy per probe was
-        // the largest garbage of an evaluation).
-        var xs = Ops.Div(Ops.Sub(Ops.Cast(Tensor.From<float>(features, [n, d], backend), DType.F64), Tensor.From<double>(mean, [d], backend)),
-            Tensor.From<double>(std, [d], backend));
+        // x̃ = (x − mean)/std in f64, made on the engine in backend memory that the next probe
+        // reuses (an N × d managed f64 copy per probe was the largest garbage of an evaluation);
+        // the inner scope frees the f32 upload and the intermediates before L-BFGS runs.
+        Tensor xs;
+        using (TensorScope.Begin())
+        {
+            var x64 = Ops.Cast(Tensor.From<float>(features, [n, d], backend), DType.F64);
+            xs = Ops.Div(Ops.Sub(x64, Tensor.From<double>(mean, [d], backend)), Tensor.From<double>(std, [d], backend)).Keep();
+        }
         var objective = new Objective(xs, Tensor.From<double>(onehot, [n, classes], backend), d, classes, o.L2);
         var theta = new double[d * classes + classes];
         var (iterations, loss, gnorm) = Lbfgs(objective.Evaluate, theta, o);
